@@ -1,0 +1,5 @@
+"""``python -m ghostart``: the same as the ``ghostart`` command."""
+
+from ghostart.cli import main
+
+main()

@@ -1,0 +1,254 @@
+"""The composition root: ``Ghostart.from_settings()`` builds every adapter and service.
+
+Nothing connects at import or construction; ``start()`` (or ``async with``) migrates an embedded
+store, and runs the worker in-process when the queue is in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from ghostart.builtin.clock_system import SystemClock
+from ghostart.errors import ConfigurationError
+from ghostart.models import DomainEvent
+from ghostart.plugins import PluginManager
+from ghostart.ports import (
+    Billing,
+    Cache,
+    Clock,
+    Generator,
+    Lock,
+    Mailer,
+    Monitor,
+    Publisher,
+    Queue,
+    RateLimiter,
+    Store,
+)
+from ghostart.registry import AdapterRegistry, AdapterURL, BuildContext, Port
+from ghostart.retry import RetryPolicy
+from ghostart.secretbox import SecretBox
+from ghostart.services.brand_voices import BrandVoiceService
+from ghostart.services.context import ServiceContext
+from ghostart.services.generation import GenerationService
+from ghostart.services.jobs import default_handlers
+from ghostart.services.organizations import OrganizationService
+from ghostart.services.review import ReviewService
+from ghostart.services.secrets import SecretService
+from ghostart.settings import Settings, load_settings
+from ghostart.worker import Worker
+
+__all__ = ["Ghostart"]
+
+log = logging.getLogger("ghostart")
+
+_SETTING_OF: dict[Port, str] = {
+    Port.STORE: "resolved_database_url",
+    Port.CACHE: "resolved_cache_url",
+    Port.LOCK: "lock_url",
+    Port.QUEUE: "queue_url",
+    Port.GENERATOR: "generator",
+    Port.PUBLISHER: "publisher",
+    Port.MAILER: "mailer",
+    Port.BILLING: "billing",
+    Port.MONITOR: "monitor",
+    Port.RATE_LIMITER: "rate_limit_url",
+}
+
+
+class Ghostart:
+    """The assembled application: adapters, services and (optionally) an embedded worker."""
+
+    store: Store
+    cache: Cache
+    lock: Lock
+    queue: Queue
+    generator: Generator
+    publisher: Publisher
+    mailer: Mailer
+    billing: Billing
+    monitor: Monitor
+    rate_limiter: RateLimiter
+
+    def __init__(
+        self,
+        settings: Settings,
+        plugins: PluginManager,
+        adapters: dict[Port, Any],
+        *,
+        clock: Clock,
+        secret_box: SecretBox,
+    ) -> None:
+        self.settings = settings
+        self.plugins = plugins
+        self.clock = clock
+        self.secret_box = secret_box
+        for port, adapter in adapters.items():
+            setattr(self, port.value, adapter)
+        self._adapters = adapters
+        self.retry = RetryPolicy(monitor=self.monitor)
+        self.context = ServiceContext(
+            settings=settings,
+            store=self.store,
+            cache=self.cache,
+            queue=self.queue,
+            generator=self.generator,
+            publisher=self.publisher,
+            billing=self.billing,
+            rate_limiter=self.rate_limiter,
+            monitor=self.monitor,
+            clock=clock,
+            retry=self.retry,
+            emit=self.emit,
+        )
+        self.organizations = OrganizationService(self.context)
+        self.brand_voices = BrandVoiceService(self.context)
+        self.generation = GenerationService(self.context)
+        self.posts = ReviewService(self.context)
+        self.secrets = SecretService(self.store, secret_box)
+        self.handlers = default_handlers(self.context)
+        self.worker: Worker | None = None
+        self._worker_task: asyncio.Task[None] | None = None
+        self._started = False
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings | None = None,
+        *,
+        plugins: PluginManager | None = None,
+        clock: Clock | None = None,
+        **overrides: Any,
+    ) -> Ghostart:
+        """Build the app from settings; ``overrides`` replace adapters by port name (tests)."""
+        settings = settings or load_settings()
+        plugins = plugins or PluginManager(
+            allow=settings.plugins_allow, block=settings.plugins_block
+        )
+        unknown = set(overrides) - {p.value for p in Port}
+        if unknown:
+            raise ConfigurationError(f"unknown adapter override(s): {', '.join(sorted(unknown))}")
+        clock = clock or SystemClock()
+        registry = plugins.adapter_registry()
+        adapters: dict[Port, Any] = {}
+        monitor = overrides.get(Port.MONITOR.value) or registry.build(
+            Port.MONITOR, settings.monitor, BuildContext(settings, clock)
+        )
+        adapters[Port.MONITOR] = monitor
+        context = BuildContext(settings, clock, monitor)
+        for port in Port:
+            if port is Port.MONITOR:
+                continue
+            adapters[port] = overrides.get(port.value) or registry.build(
+                port, getattr(settings, _SETTING_OF[port]), context
+            )
+        return cls(settings, plugins, adapters, clock=clock, secret_box=_secret_box(settings))
+
+    @staticmethod
+    def registry(settings: Settings | None = None) -> AdapterRegistry:
+        """The adapter registry as the installed plugins fill it."""
+        settings = settings or load_settings()
+        return PluginManager(
+            allow=settings.plugins_allow, block=settings.plugins_block
+        ).adapter_registry()
+
+    @property
+    def queue_in_process(self) -> bool:
+        """Whether the queue lives in this process (so a worker must run here to drain it)."""
+        return AdapterURL.parse(self.settings.queue_url).base_scheme == "memory"
+
+    async def start(self, *, worker: bool | None = None) -> Self:
+        """Migrate an embedded store and start the embedded worker if the queue is in-process."""
+        if self._started:
+            return self
+        self._started = True
+        if self.settings.should_auto_migrate:
+            await self.store.migrate()
+        for adapter in self._adapters.values():
+            opener = getattr(adapter, "open", None)
+            if opener is not None and asyncio.iscoroutinefunction(opener):
+                await opener()
+        run_worker = (
+            worker
+            if worker is not None
+            else (self.queue_in_process and self.settings.embedded_worker)
+        )
+        if run_worker:
+            self.start_worker()
+        return self
+
+    def start_worker(self, *, concurrency: int | None = None) -> Worker:
+        """Run a worker in this process, in the background."""
+        if self.worker is None:
+            self.worker = Worker(self.context, dict(self.handlers), concurrency=concurrency)
+            self._worker_task = asyncio.create_task(self.worker.run(), name="ghostart-worker")
+        return self.worker
+
+    async def wait_worker(self) -> None:
+        """Wait until the embedded worker has stopped (after :meth:`Worker.stop`)."""
+        if self._worker_task is not None:
+            await self._worker_task
+
+    async def stop_worker(self) -> None:
+        """Stop the embedded worker, letting running jobs finish (or releasing them)."""
+        if self.worker is not None and self._worker_task is not None:
+            self.worker.stop()
+            await self._worker_task
+        self.worker, self._worker_task = None, None
+
+    async def emit(self, event: DomainEvent) -> None:
+        """Publish a domain event to every plugin's ``ghostart_handle_event``."""
+        self.monitor.incr("ghostart.events", name=event.name)
+        await self.plugins.emit(event, self)
+
+    async def aclose(self) -> None:
+        """Stop the worker and close every adapter."""
+        await self.stop_worker()
+        for adapter in reversed(list(self._adapters.values())):
+            closer = getattr(adapter, "aclose", None)
+            if closer is not None:
+                with contextlib.suppress(Exception):
+                    await closer()
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+def _secret_box(settings: Settings) -> SecretBox:
+    """The configured keys, or (embedded only) a key file created under ``home``."""
+    if settings.secret_keys is not None:
+        return SecretBox.from_setting(settings.secret_keys.get_secret_value())
+    if not settings.resolved_database_url.startswith("sqlite"):
+        raise ConfigurationError(
+            "GHOSTART_SECRET_KEYS is required with a shared database; "
+            "create a key with `ghostart secrets new-key`"
+        )
+    return SecretBox.from_setting(_local_key(settings.home / "secret.key"))
+
+
+def _local_key(path: Path) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = f"local:{SecretBox.generate_key()}"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process created it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value

@@ -1,0 +1,181 @@
+"""The offline generator: deterministic drafts from templates. It is not AI and says so.
+
+It lets everything around generation (caching, queueing, review, publishing) run with no keys and
+no network. The same voice version and request always give the same draft.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import re
+
+from ghostart.models import BrandVoice, ContentRequest, Draft, PostFormat, Usage
+
+__all__ = ["OfflineGenerator"]
+
+NOTICE = (
+    "Drafted offline from templates, not by AI. "
+    "Set GHOSTART_GENERATOR=openai (pip install ghostart-openai) for AI drafts."
+)
+
+_OPENERS: dict[PostFormat, tuple[str, ...]] = {
+    PostFormat.INSIGHT: (
+        "Here is what I keep learning about {topic}.",
+        "{Topic} is easy to talk about and hard to do well.",
+        "One thing about {topic} that {audience} tend to miss:",
+    ),
+    PostFormat.STORY: (
+        "A year ago I would have told you {topic} was a side issue. I was wrong.",
+        "Last week a conversation about {topic} changed how I work.",
+        "The first time I worked on {topic}, almost nothing went to plan.",
+    ),
+    PostFormat.LIST: (
+        "Three things I have learned about {topic}:",
+        "If you are working on {topic}, start with these:",
+        "A short checklist for {topic}:",
+    ),
+    PostFormat.QUESTION: (
+        "A question for {audience}: how do you approach {topic}?",
+        "What would change if we took {topic} seriously?",
+        "Where does {topic} sit on your list this quarter?",
+    ),
+    PostFormat.ANNOUNCEMENT: (
+        "Some news about {topic}.",
+        "We have been working on {topic}, and today we can share it.",
+        "A milestone worth sharing: {topic}.",
+    ),
+}
+
+_POINTS = (
+    "Start small and make the first step visible.",
+    "Write down what success looks like before you begin.",
+    "Ask the people closest to the work what slows them down.",
+    "Measure one thing that matters instead of ten that do not.",
+    "Share what you learn early, even when it is unfinished.",
+    "Make the default path the right path.",
+    "Keep the feedback loop short enough to feel it.",
+    "Say no to the good ideas that would crowd out the great one.",
+)
+
+_BODY = (
+    "The teams that do this well are not the ones with the biggest budgets.",
+    "They are the ones that treat {topic} as a habit, not a project.",
+    "It rarely fails for lack of ideas; it fails for lack of follow-through.",
+    "Clarity beats volume: one clear message travels further than five vague ones.",
+    "The best results I have seen came from small, steady improvements.",
+    "None of this needs a reorganisation. It needs attention, every week.",
+    "When {audience} see the why, the how tends to follow.",
+    "Progress on {topic} compounds, and so does neglect.",
+    "It is worth asking what we would stop doing to make room for it.",
+    "The hard part is not knowing what to do. It is doing it consistently.",
+    "I have found it helps to share the messy middle, not just the result.",
+    "There is no shortcut, but there is a direction.",
+    "Most of the value shows up in the second and third iteration, not the first.",
+    "If it only works when everyone tries hard, it does not work yet.",
+    "The question I ask now is simple: what would make this easier next time?",
+    "Small teams can move faster here than large ones, and that is an advantage worth using.",
+    "Writing it down forces the kind of clarity that meetings rarely do.",
+    "Good intentions are not a plan; a calendar entry is a start.",
+    "Every shortcut we took early on came back to us with interest.",
+    "The people doing the work usually know the answer already. Ask them.",
+    "I would rather ship something modest this month than something perfect next year.",
+    "What gets celebrated gets repeated, so celebrate the right things.",
+)
+
+_CLOSERS = (
+    "Curious how others see it.",
+    "That is where I would start.",
+    "More on this soon.",
+)
+
+_EMOJI = ("💡", "🚀", "✅", "📌")
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+class OfflineGenerator:
+    """Template drafts that follow a brand voice's audience, topics, words to avoid and length."""
+
+    model = "offline-template@1"
+
+    def __init__(self, *, latency: float = 0.0) -> None:
+        if latency < 0:
+            raise ValueError("latency must be >= 0")
+        #: Simulated generation time in seconds, for demos and benchmarks.
+        self.latency = latency
+
+    async def generate(self, voice: BrandVoice, request: ContentRequest) -> Draft:
+        """Write one draft, the same one every time for the same voice version and request."""
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        body = self.compose(voice, request)
+        tokens_in = len(voice.model_dump_json()) // 4 + len(request.model_dump_json()) // 4
+        notice = NOTICE
+        if not request.language.lower().startswith("en"):
+            notice += f" Offline templates are English only; '{request.language}' was not followed."
+        return Draft(
+            body=body,
+            model=self.model,
+            usage=Usage(prompt_tokens=tokens_in, completion_tokens=len(body) // 4),
+            ai_generated=False,
+            notice=notice,
+        )
+
+    def compose(self, voice: BrandVoice, request: ContentRequest) -> str:
+        """The draft text (synchronous and pure)."""
+        seed = hashlib.sha256(
+            f"{voice.id}:{voice.version}:{request.normalised()}".encode()
+        ).digest()
+        rng = random.Random(seed)
+        topic = " ".join(request.topic.split()).rstrip(".!?")
+        fill = {"topic": topic, "Topic": _capitalised(topic), "audience": voice.audience}
+        low, high = request.length.chars
+
+        opener = rng.choice(_OPENERS[request.format]).format(**fill)
+        if voice.emoji:
+            opener = f"{rng.choice(_EMOJI)} {opener}"
+        paragraphs = [opener]
+        if request.format is PostFormat.LIST:
+            points = rng.sample(_POINTS, k=3 if request.length.value != "short" else 2)
+            paragraphs.append("\n".join(f"{i}. {p}" for i, p in enumerate(points, 1)))
+        related = [t for t in voice.topics if t.casefold() not in topic.casefold()]
+        if related:
+            paragraphs.append(f"It connects directly to {rng.choice(related)}.")
+
+        ending = [rng.choice(_CLOSERS)]
+        if request.call_to_action:
+            ending.append(_capitalised(request.call_to_action.rstrip(".!?")) + ".")
+        tags = voice.hashtags or [w for w in re.findall(r"[A-Za-z]{4,}", topic)][:3]
+        tail = " ".join(ending)
+        if tags:
+            tail += "\n\n" + " ".join("#" + t.replace(" ", "") for t in tags)
+        pool = [s.format(**fill) for s in _BODY]
+        rng.shuffle(pool)
+        steps = [p for p in _POINTS if p not in paragraphs[-1]]
+        rng.shuffle(steps)
+
+        def render() -> str:
+            return self._avoid(self._join(paragraphs, tail), voice.words_to_avoid)
+
+        text = render()
+        while (pool or steps) and len(text) < low:
+            paragraphs.append(pool.pop() if pool else f"A practical step: {steps.pop()}")
+            text = render()
+        while len(text) > high and len(paragraphs) > 1:
+            paragraphs.pop()
+            text = render()
+        return text[:high]
+
+    @staticmethod
+    def _join(paragraphs: list[str], tail: str) -> str:
+        return "\n\n".join([*paragraphs, tail])
+
+    @staticmethod
+    def _avoid(text: str, words: list[str]) -> str:
+        for word in words:
+            text = re.sub(rf"(?i)\b{re.escape(word)}\b\s?", "", text)
+        return re.sub(r"[ \t]{2,}", " ", text).strip()

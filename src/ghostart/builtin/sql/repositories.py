@@ -1,0 +1,662 @@
+"""Repositories over SQLAlchemy Core. Every tenant query filters on ``organization_id``."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ghostart.builtin.sql import tables as t
+from ghostart.errors import Conflict
+from ghostart.models import (
+    BrandVoice,
+    BrandVoiceSpec,
+    Generation,
+    GenerationStatus,
+    Job,
+    JobStatus,
+    Membership,
+    Organization,
+    OrganizationSettings,
+    Post,
+    PostStatus,
+    Role,
+    Usage,
+    User,
+)
+
+__all__ = ["SQLUnitOfWork"]
+
+_LIVE = (GenerationStatus.PENDING.value, GenerationStatus.RUNNING.value)
+
+
+class _Repo:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def _insert(self, table: sa.Table, values: Mapping[str, Any], what: str) -> None:
+        try:
+            async with self._conn.begin_nested():
+                await self._conn.execute(table.insert().values(**values))
+        except IntegrityError as exc:
+            raise Conflict(f"{what} already exists or refers to a missing row") from exc
+
+
+class SQLOrganizations(_Repo):
+    """Organizations."""
+
+    async def add(self, organization: Organization) -> None:
+        await self._insert(
+            t.organizations,
+            organization.model_dump(mode="json")
+            | {
+                "id": organization.id,
+                "created_at": organization.created_at,
+            },
+            "organization",
+        )
+
+    async def get(self, organization_id: UUID) -> Organization | None:
+        row = (
+            (
+                await self._conn.execute(
+                    sa.select(t.organizations).where(t.organizations.c.id == organization_id)
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return Organization.model_validate(dict(row)) if row else None
+
+    async def list_for_user(self, user_id: UUID) -> builtins.list[Organization]:
+        query = (
+            sa.select(t.organizations)
+            .join(
+                t.user_organizations, t.user_organizations.c.organization_id == t.organizations.c.id
+            )
+            .where(t.user_organizations.c.user_id == user_id)
+            .order_by(t.organizations.c.created_at)
+        )
+        rows = (await self._conn.execute(query)).mappings().all()
+        return [Organization.model_validate(dict(r)) for r in rows]
+
+    async def lock(self, organization_id: UUID) -> None:
+        if self._conn.dialect.name == "sqlite":  # SQLite writers are serialised already
+            return
+        query = sa.select(t.organizations.c.id).where(t.organizations.c.id == organization_id)
+        await self._conn.execute(query.with_for_update())
+
+    async def update_settings(self, organization_id: UUID, settings: OrganizationSettings) -> None:
+        await self._conn.execute(
+            t.organizations.update()
+            .where(t.organizations.c.id == organization_id)
+            .values(settings=settings.model_dump(mode="json"))
+        )
+
+
+class SQLUsers(_Repo):
+    """Users."""
+
+    async def add(self, user: User) -> None:
+        await self._insert(
+            t.users,
+            {"id": user.id, "email": user.email, "name": user.name, "created_at": user.created_at},
+            "user",
+        )
+
+    async def get(self, user_id: UUID) -> User | None:
+        row = (
+            (await self._conn.execute(sa.select(t.users).where(t.users.c.id == user_id)))
+            .mappings()
+            .first()
+        )
+        return User.model_validate(dict(row)) if row else None
+
+    async def get_by_email(self, email: str) -> User | None:
+        query = sa.select(t.users).where(sa.func.lower(t.users.c.email) == email.lower())
+        row = (await self._conn.execute(query)).mappings().first()
+        return User.model_validate(dict(row)) if row else None
+
+
+class SQLMemberships(_Repo):
+    """Memberships (``user_organizations``)."""
+
+    _t = t.user_organizations
+
+    async def add(self, membership: Membership) -> None:
+        await self._insert(self._t, membership.model_dump(), "membership")
+
+    async def get(self, organization_id: UUID, user_id: UUID) -> Membership | None:
+        query = sa.select(self._t).where(
+            self._t.c.organization_id == organization_id, self._t.c.user_id == user_id
+        )
+        row = (await self._conn.execute(query)).mappings().first()
+        return Membership.model_validate(dict(row)) if row else None
+
+    async def list(self, organization_id: UUID) -> builtins.list[Membership]:
+        query = (
+            sa.select(self._t)
+            .where(self._t.c.organization_id == organization_id)
+            .order_by(self._t.c.created_at)
+        )
+        return [
+            Membership.model_validate(dict(r)) for r in (await self._conn.execute(query)).mappings()
+        ]
+
+    async def set_role(self, organization_id: UUID, user_id: UUID, role: Role) -> None:
+        await self._conn.execute(
+            self._t.update()
+            .where(self._t.c.organization_id == organization_id, self._t.c.user_id == user_id)
+            .values(role=role.value)
+        )
+
+    async def remove(self, organization_id: UUID, user_id: UUID) -> None:
+        await self._conn.execute(
+            self._t.delete().where(
+                self._t.c.organization_id == organization_id, self._t.c.user_id == user_id
+            )
+        )
+
+    async def lock_admins(self, organization_id: UUID) -> int:
+        query = sa.select(self._t.c.user_id).where(
+            self._t.c.organization_id == organization_id, self._t.c.role == Role.ADMIN.value
+        )
+        if self._conn.dialect.name != "sqlite":  # SQLite writers are serialised already
+            query = query.with_for_update()
+        return len((await self._conn.execute(query)).all())
+
+
+class SQLBrandVoices(_Repo):
+    """Brand voices; the editable fields live in one JSON column."""
+
+    _t = t.brand_voices
+
+    @staticmethod
+    def _values(voice: BrandVoice) -> dict[str, Any]:
+        return {
+            "id": voice.id,
+            "organization_id": voice.organization_id,
+            "name": voice.name,
+            "spec": voice.spec().model_dump(mode="json"),
+            "version": voice.version,
+            "created_at": voice.created_at,
+            "updated_at": voice.updated_at,
+        }
+
+    @staticmethod
+    def _model(row: Mapping[Any, Any]) -> BrandVoice:
+        spec = BrandVoiceSpec.model_validate(row["spec"])
+        return BrandVoice(
+            **spec.model_dump(),
+            id=row["id"],
+            organization_id=row["organization_id"],
+            version=row["version"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+    async def add(self, voice: BrandVoice) -> None:
+        await self._insert(self._t, self._values(voice), "brand voice")
+
+    async def get(self, organization_id: UUID, voice_id: UUID) -> BrandVoice | None:
+        query = sa.select(self._t).where(
+            self._t.c.organization_id == organization_id, self._t.c.id == voice_id
+        )
+        row = (await self._conn.execute(query)).mappings().first()
+        return self._model(row) if row else None
+
+    async def list(self, organization_id: UUID) -> builtins.list[BrandVoice]:
+        query = (
+            sa.select(self._t)
+            .where(self._t.c.organization_id == organization_id)
+            .order_by(self._t.c.created_at, self._t.c.id)
+        )
+        return [self._model(r) for r in (await self._conn.execute(query)).mappings()]
+
+    async def update(self, voice: BrandVoice, *, expected_version: int) -> bool:
+        values = self._values(voice)
+        del values["id"], values["organization_id"], values["created_at"]
+        result = await self._conn.execute(
+            self._t.update()
+            .where(
+                self._t.c.organization_id == voice.organization_id,
+                self._t.c.id == voice.id,
+                self._t.c.version == expected_version,
+            )
+            .values(**values)
+        )
+        return result.rowcount == 1
+
+    async def delete(self, organization_id: UUID, voice_id: UUID) -> bool:
+        result = await self._conn.execute(
+            self._t.delete().where(
+                self._t.c.organization_id == organization_id, self._t.c.id == voice_id
+            )
+        )
+        return result.rowcount == 1
+
+
+class SQLGenerations(_Repo):
+    """Generations, with single flight enforced by a partial unique index."""
+
+    _t = t.generations
+
+    @staticmethod
+    def _values(g: Generation) -> dict[str, Any]:
+        values = g.model_dump(mode="json", exclude={"id", "organization_id", "brand_voice_id"})
+        return values | {
+            "id": g.id,
+            "organization_id": g.organization_id,
+            "brand_voice_id": g.brand_voice_id,
+            "created_at": g.created_at,
+            "finished_at": g.finished_at,
+        }
+
+    @staticmethod
+    def _model(row: Mapping[Any, Any]) -> Generation:
+        return Generation.model_validate(dict(row))
+
+    async def _live(self, organization_id: UUID, fingerprint: str) -> Generation | None:
+        query = sa.select(self._t).where(
+            self._t.c.organization_id == organization_id,
+            self._t.c.fingerprint == fingerprint,
+            self._t.c.status.in_(_LIVE),
+        )
+        row = (await self._conn.execute(query)).mappings().first()
+        return self._model(row) if row else None
+
+    async def add_or_join(self, generation: Generation) -> tuple[Generation, bool]:
+        live = await self._live(generation.organization_id, generation.fingerprint)
+        if live is not None:
+            return live, False
+        try:
+            async with self._conn.begin_nested():
+                await self._conn.execute(self._t.insert().values(**self._values(generation)))
+        except IntegrityError:
+            # Another transaction inserted the same fingerprint first; join it.
+            live = await self._live(generation.organization_id, generation.fingerprint)
+            if live is None:
+                raise
+            return live, False
+        return generation, True
+
+    async def get(self, generation_id: UUID) -> Generation | None:
+        row = (
+            (await self._conn.execute(sa.select(self._t).where(self._t.c.id == generation_id)))
+            .mappings()
+            .first()
+        )
+        return self._model(row) if row else None
+
+    async def find_recent(
+        self, organization_id: UUID, fingerprint: str, *, since: datetime
+    ) -> Generation | None:
+        query = (
+            sa.select(self._t)
+            .where(
+                self._t.c.organization_id == organization_id,
+                self._t.c.fingerprint == fingerprint,
+                self._t.c.status == GenerationStatus.SUCCEEDED.value,
+                self._t.c.finished_at >= since,
+            )
+            .order_by(self._t.c.finished_at.desc())
+            .limit(1)
+        )
+        row = (await self._conn.execute(query)).mappings().first()
+        return self._model(row) if row else None
+
+    async def count_since(self, organization_id: UUID, since: datetime) -> int:
+        query = sa.select(sa.func.count()).where(
+            self._t.c.organization_id == organization_id,
+            self._t.c.created_at >= since,
+            self._t.c.status != GenerationStatus.FAILED.value,
+        )
+        return int((await self._conn.execute(query)).scalar_one())
+
+    async def save(self, generation: Generation) -> None:
+        values = self._values(generation)
+        await self._conn.execute(
+            self._t.update().where(self._t.c.id == generation.id).values(**values)
+        )
+
+
+class SQLPosts(_Repo):
+    """Posts, updated by compare-and-set on ``revision``."""
+
+    _t = t.posts
+
+    @staticmethod
+    def _values(p: Post) -> dict[str, Any]:
+        values = p.model_dump(
+            mode="json",
+            exclude={
+                "id",
+                "organization_id",
+                "author_id",
+                "brand_voice_id",
+                "generation_id",
+                "reviewed_by",
+                "scheduled_at",
+                "published_at",
+                "created_at",
+                "updated_at",
+            },
+        )
+        return values | {
+            "id": p.id,
+            "organization_id": p.organization_id,
+            "author_id": p.author_id,
+            "brand_voice_id": p.brand_voice_id,
+            "generation_id": p.generation_id,
+            "reviewed_by": p.reviewed_by,
+            "scheduled_at": p.scheduled_at,
+            "published_at": p.published_at,
+            "created_at": p.created_at,
+            "updated_at": p.updated_at,
+        }
+
+    @staticmethod
+    def _model(row: Mapping[Any, Any]) -> Post:
+        return Post.model_validate(dict(row))
+
+    async def add(self, post: Post) -> None:
+        await self._insert(self._t, self._values(post), "post")
+
+    async def get(self, organization_id: UUID, post_id: UUID) -> Post | None:
+        query = sa.select(self._t).where(
+            self._t.c.organization_id == organization_id, self._t.c.id == post_id
+        )
+        row = (await self._conn.execute(query)).mappings().first()
+        return self._model(row) if row else None
+
+    async def list(
+        self,
+        organization_id: UUID,
+        *,
+        author_id: UUID | None = None,
+        status: PostStatus | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> builtins.list[Post]:
+        query = sa.select(self._t).where(self._t.c.organization_id == organization_id)
+        if author_id is not None:
+            query = query.where(self._t.c.author_id == author_id)
+        if status is not None:
+            query = query.where(self._t.c.status == status.value)
+        query = (
+            query.order_by(self._t.c.created_at.desc(), self._t.c.id).limit(limit).offset(offset)
+        )
+        return [self._model(r) for r in (await self._conn.execute(query)).mappings()]
+
+    async def update(self, post: Post, *, expected_revision: int) -> bool:
+        values = self._values(post)
+        for key in ("id", "organization_id", "author_id", "created_at"):
+            del values[key]
+        result = await self._conn.execute(
+            self._t.update()
+            .where(
+                self._t.c.organization_id == post.organization_id,
+                self._t.c.id == post.id,
+                self._t.c.revision == expected_revision,
+            )
+            .values(**values)
+        )
+        return result.rowcount == 1
+
+    async def for_generation(self, generation_id: UUID) -> builtins.list[Post]:
+        query = (
+            sa.select(self._t)
+            .where(self._t.c.generation_id == generation_id)
+            .order_by(self._t.c.created_at)
+        )
+        return [self._model(r) for r in (await self._conn.execute(query)).mappings()]
+
+
+class SQLJobs(_Repo):
+    """The outbox, claimed by compare-and-set."""
+
+    _t = t.jobs
+
+    @staticmethod
+    def _values(job: Job) -> dict[str, Any]:
+        values = job.model_dump(exclude={"kind", "status"})
+        return values | {"kind": job.kind.value, "status": job.status.value}
+
+    @staticmethod
+    def _model(row: Mapping[Any, Any]) -> Job:
+        return Job.model_validate(dict(row))
+
+    async def add(self, job: Job) -> None:
+        await self._insert(self._t, self._values(job), "job")
+
+    async def get(self, job_id: UUID) -> Job | None:
+        row = (
+            (await self._conn.execute(sa.select(self._t).where(self._t.c.id == job_id)))
+            .mappings()
+            .first()
+        )
+        return self._model(row) if row else None
+
+    async def claim(
+        self, job_id: UUID, *, owner: str, now: datetime, lease_until: datetime
+    ) -> Job | None:
+        c = self._t.c
+        query = (
+            self._t.update()
+            .where(
+                c.id == job_id,
+                sa.or_(
+                    sa.and_(c.status == JobStatus.QUEUED.value, c.run_at <= now),
+                    sa.and_(c.status == JobStatus.RUNNING.value, c.lease_until < now),
+                ),
+            )
+            .values(
+                status=JobStatus.RUNNING.value,
+                lease_owner=owner,
+                lease_until=lease_until,
+                attempts=c.attempts + 1,
+                updated_at=now,
+            )
+            .returning(*self._t.c)
+        )
+        row = (await self._conn.execute(query)).mappings().first()
+        return self._model(row) if row else None
+
+    async def extend(self, job_id: UUID, *, owner: str, lease_until: datetime) -> bool:
+        c = self._t.c
+        result = await self._conn.execute(
+            self._t.update()
+            .where(c.id == job_id, c.lease_owner == owner, c.status == JobStatus.RUNNING.value)
+            .values(lease_until=lease_until)
+        )
+        return result.rowcount == 1
+
+    async def finish(
+        self,
+        job_id: UUID,
+        *,
+        owner: str,
+        status: str,
+        now: datetime,
+        error: str | None = None,
+        run_at: datetime | None = None,
+    ) -> bool:
+        c = self._t.c
+        values: dict[str, Any] = {
+            "status": JobStatus(status).value,
+            "lease_owner": None,
+            "lease_until": None,
+            "updated_at": now,
+            "last_error": error,
+        }
+        if run_at is not None:
+            values["run_at"] = run_at
+            values["enqueued_at"] = None
+        result = await self._conn.execute(
+            self._t.update()
+            .where(c.id == job_id, c.lease_owner == owner, c.status == JobStatus.RUNNING.value)
+            .values(**values)
+        )
+        return result.rowcount == 1
+
+    async def due(
+        self, *, now: datetime, enqueued_before: datetime, limit: int
+    ) -> builtins.list[Job]:
+        c = self._t.c
+        query = (
+            sa.select(self._t)
+            .where(
+                sa.or_(
+                    sa.and_(
+                        c.status == JobStatus.QUEUED.value,
+                        c.run_at <= now,
+                        sa.or_(c.enqueued_at.is_(None), c.enqueued_at < enqueued_before),
+                    ),
+                    sa.and_(c.status == JobStatus.RUNNING.value, c.lease_until < now),
+                )
+            )
+            .order_by(c.run_at)
+            .limit(limit)
+        )
+        return [self._model(r) for r in (await self._conn.execute(query)).mappings()]
+
+    async def mark_enqueued(self, job_ids: builtins.list[UUID], *, now: datetime) -> None:
+        if job_ids:
+            await self._conn.execute(
+                self._t.update().where(self._t.c.id.in_(job_ids)).values(enqueued_at=now)
+            )
+
+    async def cancel_for_subject(self, subject_id: UUID, *, now: datetime) -> int:
+        c = self._t.c
+        result = await self._conn.execute(
+            self._t.update()
+            .where(c.subject_id == subject_id, c.status == JobStatus.QUEUED.value)
+            .values(status=JobStatus.CANCELLED.value, updated_at=now)
+        )
+        return int(result.rowcount)
+
+    async def for_subject(self, subject_id: UUID) -> builtins.list[Job]:
+        query = (
+            sa.select(self._t)
+            .where(self._t.c.subject_id == subject_id)
+            .order_by(self._t.c.created_at)
+        )
+        return [self._model(r) for r in (await self._conn.execute(query)).mappings()]
+
+    async def count_by_status(self) -> dict[str, int]:
+        query = sa.select(self._t.c.status, sa.func.count()).group_by(self._t.c.status)
+        return {status: int(n) for status, n in (await self._conn.execute(query)).all()}
+
+
+class SQLUsage(_Repo):
+    """Usage records, one per generation."""
+
+    _t = t.usage_records
+
+    async def record(
+        self, organization_id: UUID, generation_id: UUID, usage: Usage, *, at: datetime
+    ) -> None:
+        try:
+            async with self._conn.begin_nested():
+                await self._conn.execute(
+                    self._t.insert().values(
+                        organization_id=organization_id,
+                        generation_id=generation_id,
+                        prompt_tokens=usage.prompt_tokens,
+                        completion_tokens=usage.completion_tokens,
+                        cost_usd=usage.cost_usd,
+                        created_at=at,
+                    )
+                )
+        except IntegrityError:
+            pass  # already recorded by an earlier attempt of the same generation
+
+    async def totals(self, organization_id: UUID, *, since: datetime) -> Usage:
+        c = self._t.c
+        query = sa.select(
+            sa.func.coalesce(sa.func.sum(c.prompt_tokens), 0),
+            sa.func.coalesce(sa.func.sum(c.completion_tokens), 0),
+            sa.func.coalesce(sa.func.sum(c.cost_usd), 0),
+        ).where(c.organization_id == organization_id, c.created_at >= since)
+        prompt, completion, cost = (await self._conn.execute(query)).one()
+        return Usage(
+            prompt_tokens=int(prompt),
+            completion_tokens=int(completion),
+            cost_usd=Decimal(str(cost)),
+        )
+
+
+class SQLSecrets(_Repo):
+    """Ciphertexts of values kept at rest."""
+
+    _t = t.secrets
+
+    async def put(self, organization_id: UUID, name: str, secret_id: UUID, ciphertext: str) -> UUID:
+        c = self._t.c
+        now = sa.func.current_timestamp()
+        result = await self._conn.execute(
+            self._t.update()
+            .where(c.id == secret_id, c.organization_id == organization_id)
+            .values(ciphertext=ciphertext, name=name, updated_at=now)
+        )
+        if result.rowcount == 0:
+            await self._conn.execute(
+                self._t.insert().values(
+                    id=secret_id,
+                    organization_id=organization_id,
+                    name=name,
+                    ciphertext=ciphertext,
+                    updated_at=now,
+                )
+            )
+        return secret_id
+
+    async def get(self, organization_id: UUID, name: str) -> tuple[UUID, str] | None:
+        c = self._t.c
+        row = (
+            await self._conn.execute(
+                sa.select(c.id, c.ciphertext).where(
+                    c.organization_id == organization_id, c.name == name
+                )
+            )
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    async def batch(self, *, after: UUID | None, limit: int) -> builtins.list[tuple[UUID, str]]:
+        c = self._t.c
+        query = sa.select(c.id, c.ciphertext).order_by(c.id).limit(limit)
+        if after is not None:
+            query = query.where(c.id > after)
+        return [(r[0], r[1]) for r in (await self._conn.execute(query)).all()]
+
+    async def replace(self, secret_id: UUID, old: str, new: str) -> bool:
+        c = self._t.c
+        result = await self._conn.execute(
+            self._t.update()
+            .where(c.id == secret_id, c.ciphertext == old)
+            .values(ciphertext=new, updated_at=sa.func.current_timestamp())
+        )
+        return result.rowcount == 1
+
+
+class SQLUnitOfWork:
+    """All repositories on one connection, inside one transaction."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.connection = conn
+        self.organizations = SQLOrganizations(conn)
+        self.users = SQLUsers(conn)
+        self.memberships = SQLMemberships(conn)
+        self.brand_voices = SQLBrandVoices(conn)
+        self.generations = SQLGenerations(conn)
+        self.posts = SQLPosts(conn)
+        self.jobs = SQLJobs(conn)
+        self.usage = SQLUsage(conn)
+        self.secrets = SQLSecrets(conn)

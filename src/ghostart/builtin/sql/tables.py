@@ -1,0 +1,206 @@
+"""The schema, as SQLAlchemy Core tables. Migrations in ``migrations/`` create exactly this."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ghostart.builtin.sql.types import JSONType, UTCDateTime
+
+__all__ = [
+    "brand_voices",
+    "generations",
+    "jobs",
+    "metadata",
+    "organizations",
+    "posts",
+    "secrets",
+    "usage_records",
+    "user_organizations",
+    "users",
+]
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+_now = sa.func.current_timestamp()
+
+
+def _org_fk() -> sa.Column[object]:
+    return sa.Column(
+        "organization_id",
+        sa.Uuid,
+        sa.ForeignKey("organizations.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    )
+
+
+organizations = sa.Table(
+    "organizations",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("settings", JSONType, nullable=False, server_default=sa.text("'{}'")),
+    sa.Column("created_at", UTCDateTime, nullable=False, server_default=_now),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("email", sa.Text, nullable=True, unique=True),
+    sa.Column("name", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False, server_default=_now),
+)
+
+user_organizations = sa.Table(
+    "user_organizations",
+    metadata,
+    sa.Column("user_id", sa.Uuid, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "organization_id",
+        sa.Uuid,
+        sa.ForeignKey("organizations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False, server_default=_now),
+    sa.CheckConstraint("role in ('admin', 'brand_creator', 'employee')", name="role"),
+    sa.Index("ix_user_organizations_organization_id", "organization_id"),
+)
+
+brand_voices = sa.Table(
+    "brand_voices",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    _org_fk(),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("spec", JSONType, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+generations = sa.Table(
+    "generations",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    _org_fk(),
+    sa.Column("fingerprint", sa.Text, nullable=False),
+    sa.Column("brand_voice_id", sa.Uuid, nullable=False),
+    sa.Column("brand_voice_version", sa.Integer, nullable=False),
+    sa.Column("request", JSONType, nullable=False),
+    sa.Column("model", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=True),
+    sa.Column("ai_generated", sa.Boolean, nullable=True),
+    sa.Column("notice", sa.Text, nullable=True),
+    sa.Column("usage", JSONType, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    sa.CheckConstraint("status in ('pending', 'running', 'succeeded', 'failed')", name="status"),
+    # Single flight across processes: one live generation per fingerprint and organization.
+    sa.Index(
+        "uq_generations_inflight",
+        "organization_id",
+        "fingerprint",
+        unique=True,
+        sqlite_where=sa.text("status in ('pending', 'running')"),
+        postgresql_where=sa.text("status in ('pending', 'running')"),
+    ),
+    sa.Index(
+        "ix_generations_org_fingerprint_finished", "organization_id", "fingerprint", "finished_at"
+    ),
+    sa.Index("ix_generations_org_created", "organization_id", "created_at"),
+)
+
+posts = sa.Table(
+    "posts",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    _org_fk(),
+    sa.Column("author_id", sa.Uuid, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("brand_voice_id", sa.Uuid, nullable=True),
+    sa.Column("generation_id", sa.Uuid, sa.ForeignKey("generations.id"), nullable=True, index=True),
+    sa.Column("request", JSONType, nullable=True),
+    sa.Column("body", sa.Text, nullable=True),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("from_cache", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("ai_generated", sa.Boolean, nullable=True),
+    sa.Column("notice", sa.Text, nullable=True),
+    sa.Column("review_note", sa.Text, nullable=True),
+    sa.Column("reviewed_by", sa.Uuid, nullable=True),
+    sa.Column("scheduled_at", UTCDateTime, nullable=True),
+    sa.Column("published_at", UTCDateTime, nullable=True),
+    sa.Column("external_id", sa.Text, nullable=True),
+    sa.Column("external_url", sa.Text, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint("length(body) <= 3000", name="body_length"),
+    sa.Index("ix_posts_org_author_created", "organization_id", "author_id", "created_at"),
+    sa.Index("ix_posts_org_status", "organization_id", "status"),
+)
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column(
+        "organization_id",
+        sa.Uuid,
+        sa.ForeignKey("organizations.id", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    sa.Column("subject_id", sa.Uuid, nullable=False, index=True),
+    sa.Column("payload", JSONType, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("run_at", UTCDateTime, nullable=False),
+    sa.Column("lease_owner", sa.Text, nullable=True),
+    sa.Column("lease_until", UTCDateTime, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("max_attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("idempotency_key", sa.Text, nullable=False, unique=True),
+    sa.Column("enqueued_at", UTCDateTime, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint(
+        "status in ('queued', 'running', 'done', 'failed', 'cancelled')", name="status"
+    ),
+    sa.Index("ix_jobs_status_run_at", "status", "run_at"),
+)
+
+usage_records = sa.Table(
+    "usage_records",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    _org_fk(),
+    sa.Column("generation_id", sa.Uuid, nullable=False, unique=True),
+    sa.Column("prompt_tokens", sa.Integer, nullable=False),
+    sa.Column("completion_tokens", sa.Integer, nullable=False),
+    sa.Column("cost_usd", sa.Numeric(12, 6), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_usage_records_org_created", "organization_id", "created_at"),
+)
+
+secrets = sa.Table(
+    "secrets",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    _org_fk(),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("ciphertext", sa.Text, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("organization_id", "name", name="uq_secrets_org_name"),
+)

@@ -1,0 +1,234 @@
+"""The ``ghostart`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+from ghostart.app import Ghostart
+from ghostart.errors import ConfigurationError, GhostartError
+from ghostart.local import DEFAULT_ORGANIZATION, local_principal
+from ghostart.models import Post, PostFormat, PostLength
+from ghostart.plugins import PluginManager
+from ghostart.registry import AdapterURL, Port
+from ghostart.secretbox import SecretBox
+from ghostart.settings import load_settings
+
+__all__ = ["main"]
+
+T = TypeVar("T")
+
+
+def _run(coro_fn: Callable[..., Awaitable[T]]) -> Callable[..., T]:
+    """Run an async command; typed errors become a message and an exit code, not a traceback."""
+
+    @wraps(coro_fn)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return asyncio.run(coro_fn(*args, **kwargs))  # type: ignore[arg-type]
+        except ConfigurationError as exc:
+            click.secho(f"configuration error: {exc}", fg="red", err=True)
+            sys.exit(2)
+        except GhostartError as exc:
+            click.secho(f"error ({exc.code}): {exc}", fg="red", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+@click.group()
+@click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+def main(verbose: int) -> None:
+    """ghostart: brand-voice LinkedIn drafts, reviewed, scheduled and published."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@_run
+async def plugins() -> None:
+    """List the installed plugins and the adapters they provide."""
+    settings = load_settings()
+    manager = PluginManager(allow=settings.plugins_allow, block=settings.plugins_block)
+    click.echo("Plugins:")
+    for info in manager.plugins():
+        version = f" {info.version}" if info.version else ""
+        click.echo(f"  {info.name} ({info.source}{version})")
+    registry = manager.adapter_registry()
+    selected = {
+        Port.STORE: settings.resolved_database_url,
+        Port.CACHE: settings.resolved_cache_url,
+        Port.LOCK: settings.lock_url,
+        Port.QUEUE: settings.queue_url,
+        Port.GENERATOR: settings.generator,
+        Port.PUBLISHER: settings.publisher,
+        Port.MAILER: settings.mailer,
+        Port.BILLING: settings.billing,
+        Port.MONITOR: settings.monitor,
+        Port.RATE_LIMITER: settings.rate_limit_url,
+    }
+    click.echo("Adapters (* = selected by the current settings):")
+    for entry in registry.entries():
+        url = AdapterURL.parse(selected[entry.port])
+        mark = "*" if entry.scheme in (url.scheme, url.base_scheme) else " "
+        click.echo(
+            f" {mark} {entry.port.value:<13} {entry.scheme:<10} {entry.package:<18} {entry.description}"
+        )
+
+
+@main.command()
+@_run
+async def migrate() -> None:
+    """Bring the database schema up to date."""
+    app = Ghostart.from_settings()
+    try:
+        await app.store.migrate()
+    finally:
+        await app.aclose()
+    click.echo("database is up to date")
+
+
+@main.command()
+@click.option("--concurrency", type=click.IntRange(1, 1000), default=None, help="Jobs at once.")
+@_run
+async def worker(concurrency: int | None) -> None:
+    """Run queued jobs until SIGTERM or Ctrl-C (running jobs finish or are released)."""
+    app = Ghostart.from_settings()
+    await app.start(worker=False)
+    runner = app.start_worker(concurrency=concurrency)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, runner.stop)
+    click.echo(f"worker {runner.owner} running; stop with Ctrl-C", err=True)
+    try:
+        await app.wait_worker()
+    finally:
+        await app.aclose()
+
+
+@main.command()
+@click.option("--topic", required=True, help="What the post is about.")
+@click.option(
+    "--format", "format_", type=click.Choice([f.value for f in PostFormat]), default="insight"
+)
+@click.option("--length", type=click.Choice([x.value for x in PostLength]), default="medium")
+@click.option("--cta", default=None, help="A call to action to end with.")
+@click.option("--language", default="en", show_default=True)
+@click.option("--org", "organization", default=DEFAULT_ORGANIZATION, show_default=True)
+@click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds to wait.")
+@click.option("--no-wait", is_flag=True, help="Record the request and exit; a worker drafts it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the post as JSON.")
+@_run
+async def generate(
+    topic: str,
+    format_: str,
+    length: str,
+    cta: str | None,
+    language: str,
+    organization: str,
+    timeout: float,
+    no_wait: bool,
+    as_json: bool,
+) -> None:
+    """Draft a LinkedIn post in the organization's brand voice."""
+    app = Ghostart.from_settings()
+    try:
+        await app.start(worker=False)
+        principal, created = await local_principal(app, organization)
+        if created:
+            click.echo(
+                f"created local organization '{organization}' with a default brand voice", err=True
+            )
+        request = {
+            "topic": topic,
+            "format": format_,
+            "length": length,
+            "call_to_action": cta,
+            "language": language,
+        }
+        started = time.perf_counter()
+        post = await app.generation.request(principal, request)
+        if no_wait or post.status.value not in ("requested", "generating"):
+            _print_post(post, as_json, time.perf_counter() - started)
+            return
+        if app.queue_in_process:
+            app.start_worker()
+        post = await app.generation.wait(
+            principal, post.id, timeout=timeout, on_status=_progress(started)
+        )
+        if post.status.value in ("requested", "generating"):
+            click.echo(
+                f"still {post.status.value} after {timeout:.0f} s; post id {post.id}", err=True
+            )
+            sys.exit(3)
+        _print_post(post, as_json, time.perf_counter() - started)
+        if post.status.value == "failed":
+            sys.exit(1)
+    finally:
+        await app.aclose()
+
+
+def _progress(started: float) -> Callable[[Post], None]:
+    def show(post: Post) -> None:
+        click.echo(f"[{time.perf_counter() - started:6.2f}s] {post.status.value}", err=True)
+
+    return show
+
+
+def _print_post(post: Post, as_json: bool, elapsed: float) -> None:
+    if as_json:
+        click.echo(
+            json.dumps(
+                post.model_dump(mode="json") | {"elapsed_seconds": round(elapsed, 3)}, indent=2
+            )
+        )
+        return
+    if post.body:
+        click.echo(post.body)
+        click.echo("")
+    source = "cache" if post.from_cache else ("generated" if post.body else post.status.value)
+    click.echo(
+        f"source: {source} | status: {post.status.value} | post {post.id} | {elapsed:.2f} s",
+        err=True,
+    )
+    if post.notice:
+        click.echo(f"note: {post.notice}", err=True)
+    if post.error:
+        click.echo(f"error: {post.error}", err=True)
+
+
+@main.group()
+def secrets() -> None:
+    """Encryption keys for values kept at rest."""
+
+
+@secrets.command("new-key")
+@click.option("--id", "key_id", default=None, help="Key id (default: k<unix time>).")
+def new_key(key_id: str | None) -> None:
+    """Print a new key entry to put first in GHOSTART_SECRET_KEYS."""
+    click.echo(f"{key_id or f'k{int(time.time())}'}:{SecretBox.generate_key()}")
+
+
+@secrets.command()
+@click.option("--batch-size", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@click.option("--max-batches", type=click.IntRange(1), default=None, help="Stop after this many.")
+@_run
+async def rotate(batch_size: int, max_batches: int | None) -> None:
+    """Re-encrypt every stored secret under the primary key (safe to stop and re-run)."""
+    app = Ghostart.from_settings()
+    try:
+        await app.start(worker=False)
+        report = await app.secrets.rotate_all(batch_size=batch_size, max_batches=max_batches)
+    finally:
+        await app.aclose()
+    click.echo(json.dumps(dataclasses.asdict(report), default=str))

@@ -1,0 +1,50 @@
+"""The base every domain model shares: strict, immutable, and a typed error for bad input."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Self
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ghostart.errors import InvalidInput
+
+__all__ = ["DomainModel", "new_id", "utcnow"]
+
+
+def new_id() -> UUID:
+    """A new random identifier."""
+    return uuid4()
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class DomainModel(BaseModel):
+    """Frozen pydantic model; ``parse`` turns validation failures into :class:`InvalidInput`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    @classmethod
+    def parse(cls, data: Self | dict[str, Any]) -> Self:
+        """Validate ``data`` (a mapping or an instance) or raise ``InvalidInput`` naming the field."""
+        if isinstance(data, cls):
+            return data
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise invalid_input_from(exc) from None
+
+
+def invalid_input_from(exc: ValidationError) -> InvalidInput:
+    """Summarise a pydantic error as one readable, typed error."""
+    problems = []
+    first_field: str | None = None
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(part) for part in err["loc"]) or "value"
+        first_field = first_field or loc
+        problems.append(f"{loc}: {err['msg']}")
+    return InvalidInput("; ".join(problems), field=first_field, errors=problems)

@@ -1,0 +1,267 @@
+"""Store port: a unit of work over repositories.
+
+Every repository method that reads or writes tenant rows takes the ``organization_id`` and scopes
+to it; a row of another organization is simply not found. SQL adapters add row-level security on
+top, from the ``actor`` the unit of work was opened for.
+"""
+
+from __future__ import annotations
+
+import builtins
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+from uuid import UUID
+
+from ghostart.models import (
+    BrandVoice,
+    Generation,
+    Job,
+    Membership,
+    Organization,
+    OrganizationSettings,
+    Post,
+    PostStatus,
+    Principal,
+    Role,
+    Usage,
+    User,
+)
+
+__all__ = [
+    "BrandVoiceRepository",
+    "GenerationRepository",
+    "JobRepository",
+    "MembershipRepository",
+    "OrganizationRepository",
+    "PostRepository",
+    "SecretRepository",
+    "Store",
+    "StoredSecret",
+    "UnitOfWork",
+    "UsageRepository",
+    "UserRepository",
+]
+
+
+class OrganizationRepository(Protocol):
+    """Organizations."""
+
+    async def add(self, organization: Organization) -> None: ...
+    async def get(self, organization_id: UUID) -> Organization | None: ...
+    async def list_for_user(self, user_id: UUID) -> builtins.list[Organization]: ...
+
+    async def lock(self, organization_id: UUID) -> None:
+        """Hold the organization's row until the unit of work ends (serialises quota checks)."""
+        ...
+
+    async def update_settings(
+        self, organization_id: UUID, settings: OrganizationSettings
+    ) -> None: ...
+
+
+class UserRepository(Protocol):
+    """Users."""
+
+    async def add(self, user: User) -> None: ...
+    async def get(self, user_id: UUID) -> User | None: ...
+    async def get_by_email(self, email: str) -> User | None: ...
+
+
+class MembershipRepository(Protocol):
+    """Who belongs to which organization, with which role."""
+
+    async def add(self, membership: Membership) -> None: ...
+    async def get(self, organization_id: UUID, user_id: UUID) -> Membership | None: ...
+    async def list(self, organization_id: UUID) -> builtins.list[Membership]: ...
+    async def set_role(self, organization_id: UUID, user_id: UUID, role: Role) -> None: ...
+    async def remove(self, organization_id: UUID, user_id: UUID) -> None: ...
+
+    async def lock_admins(self, organization_id: UUID) -> int:
+        """Count the admins, locking them against concurrent change until the unit of work ends."""
+        ...
+
+
+class BrandVoiceRepository(Protocol):
+    """Brand voices."""
+
+    async def add(self, voice: BrandVoice) -> None: ...
+    async def get(self, organization_id: UUID, voice_id: UUID) -> BrandVoice | None: ...
+    async def list(self, organization_id: UUID) -> builtins.list[BrandVoice]: ...
+
+    async def update(self, voice: BrandVoice, *, expected_version: int) -> bool:
+        """Write ``voice`` if the stored version is still ``expected_version``."""
+        ...
+
+    async def delete(self, organization_id: UUID, voice_id: UUID) -> bool: ...
+
+
+class GenerationRepository(Protocol):
+    """Generations: one generator call, joined by every identical request while it runs."""
+
+    async def add_or_join(self, generation: Generation) -> tuple[Generation, bool]:
+        """Insert ``generation`` unless one with its fingerprint is pending or running.
+
+        Returns the generation that now stands for the fingerprint and whether it is the new one.
+        """
+        ...
+
+    async def get(self, generation_id: UUID) -> Generation | None: ...
+
+    async def find_recent(
+        self, organization_id: UUID, fingerprint: str, *, since: datetime
+    ) -> Generation | None:
+        """The newest successful generation of ``fingerprint`` finished after ``since``."""
+        ...
+
+    async def count_since(self, organization_id: UUID, since: datetime) -> int:
+        """Generations (not failed) created since ``since``: what the quota counts."""
+        ...
+
+    async def save(self, generation: Generation) -> None:
+        """Write every field of ``generation``."""
+        ...
+
+
+class PostRepository(Protocol):
+    """Posts."""
+
+    async def add(self, post: Post) -> None: ...
+    async def get(self, organization_id: UUID, post_id: UUID) -> Post | None: ...
+
+    async def list(
+        self,
+        organization_id: UUID,
+        *,
+        author_id: UUID | None = None,
+        status: PostStatus | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> builtins.list[Post]: ...
+
+    async def update(self, post: Post, *, expected_revision: int) -> bool:
+        """Write ``post`` if its stored revision is still ``expected_revision``."""
+        ...
+
+    async def for_generation(self, generation_id: UUID) -> builtins.list[Post]: ...
+
+
+class JobRepository(Protocol):
+    """The outbox. Claims are compare-and-set, so one job runs in one place at a time."""
+
+    async def add(self, job: Job) -> None: ...
+    async def get(self, job_id: UUID) -> Job | None: ...
+
+    async def claim(
+        self, job_id: UUID, *, owner: str, now: datetime, lease_until: datetime
+    ) -> Job | None:
+        """Take a due queued job, or a running one whose lease expired; ``None`` if neither."""
+        ...
+
+    async def extend(self, job_id: UUID, *, owner: str, lease_until: datetime) -> bool: ...
+
+    async def finish(
+        self,
+        job_id: UUID,
+        *,
+        owner: str,
+        status: str,
+        now: datetime,
+        error: str | None = None,
+        run_at: datetime | None = None,
+    ) -> bool:
+        """End ``owner``'s lease: ``done``, ``failed``, or ``queued`` again at ``run_at``."""
+        ...
+
+    async def due(
+        self, *, now: datetime, enqueued_before: datetime, limit: int
+    ) -> builtins.list[Job]:
+        """Queued jobs due by ``now`` not enqueued since ``enqueued_before``, and expired leases."""
+        ...
+
+    async def mark_enqueued(self, job_ids: builtins.list[UUID], *, now: datetime) -> None: ...
+
+    async def cancel_for_subject(self, subject_id: UUID, *, now: datetime) -> int:
+        """Cancel queued jobs acting on ``subject_id`` (an unscheduled post)."""
+        ...
+
+    async def for_subject(self, subject_id: UUID) -> builtins.list[Job]:
+        """Every job acting on ``subject_id`` (a generation, a post), oldest first."""
+        ...
+
+    async def count_by_status(self) -> dict[str, int]: ...
+
+
+class UsageRepository(Protocol):
+    """Usage records for analytics and billing."""
+
+    async def record(
+        self, organization_id: UUID, generation_id: UUID, usage: Usage, *, at: datetime
+    ) -> None: ...
+
+    async def totals(self, organization_id: UUID, *, since: datetime) -> Usage: ...
+
+
+class StoredSecret(Protocol):
+    """A row of the ``secrets`` table."""
+
+    id: UUID
+    organization_id: UUID
+    name: str
+    ciphertext: str
+
+
+class SecretRepository(Protocol):
+    """Encrypted values kept at rest (see :mod:`ghostart.secretbox`); plaintext never stored."""
+
+    async def put(self, organization_id: UUID, name: str, secret_id: UUID, ciphertext: str) -> UUID:
+        """Insert or replace; returns the id of the row that holds the value."""
+        ...
+
+    async def get(self, organization_id: UUID, name: str) -> tuple[UUID, str] | None: ...
+
+    async def batch(self, *, after: UUID | None, limit: int) -> builtins.list[tuple[UUID, str]]:
+        """Rows (id, ciphertext) ordered by id, after ``after``: for key rotation."""
+        ...
+
+    async def replace(self, secret_id: UUID, old: str, new: str) -> bool:
+        """Swap ciphertext ``old`` for ``new`` if unchanged meanwhile."""
+        ...
+
+
+@runtime_checkable
+class UnitOfWork(Protocol):
+    """One transaction over every repository. Committed on clean exit, rolled back on error."""
+
+    organizations: OrganizationRepository
+    users: UserRepository
+    memberships: MembershipRepository
+    brand_voices: BrandVoiceRepository
+    generations: GenerationRepository
+    posts: PostRepository
+    jobs: JobRepository
+    usage: UsageRepository
+    secrets: SecretRepository
+
+
+@runtime_checkable
+class Store(Protocol):
+    """The source of truth.
+
+    Guarantees: a unit of work is atomic and isolated (what it wrote is all there or not at all);
+    ``claim`` and the ``expected_*`` updates are compare-and-set; ``migrate`` is idempotent.
+    """
+
+    def unit_of_work(
+        self, actor: Principal | None = None
+    ) -> AbstractAsyncContextManager[UnitOfWork]:
+        """Open a transaction acting for ``actor`` (``None``: the system itself, e.g. the worker)."""
+        ...
+
+    async def migrate(self) -> None:
+        """Bring the schema to the newest version."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...

@@ -1,0 +1,71 @@
+"""What services share: the ports, the clock, the retry policy and the event emitter."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+from ghostart.models import DomainEvent
+from ghostart.ports import (
+    Billing,
+    Cache,
+    Clock,
+    Generator,
+    Monitor,
+    Publisher,
+    Queue,
+    RateLimiter,
+    Store,
+)
+from ghostart.retry import RetryPolicy
+from ghostart.settings import Settings
+
+__all__ = ["Notifier", "ServiceContext", "month_start"]
+
+
+class Notifier:
+    """In-process wake-ups for waiters on a subject (a generation, a post).
+
+    Only a latency optimisation: waiters also poll the store, so a worker in another process
+    is still seen.
+    """
+
+    def __init__(self) -> None:
+        self._events: dict[UUID, asyncio.Event] = {}
+
+    def event(self, subject: UUID) -> asyncio.Event:
+        """The event that fires when ``subject`` changes."""
+        return self._events.setdefault(subject, asyncio.Event())
+
+    def notify(self, subject: UUID) -> None:
+        """Wake every waiter of ``subject``."""
+        event = self._events.pop(subject, None)
+        if event is not None:
+            event.set()
+
+
+@dataclass
+class ServiceContext:
+    """Everything a service needs, built once by the composition root."""
+
+    settings: Settings
+    store: Store
+    cache: Cache
+    queue: Queue
+    generator: Generator
+    publisher: Publisher
+    billing: Billing
+    rate_limiter: RateLimiter
+    monitor: Monitor
+    clock: Clock
+    retry: RetryPolicy
+    emit: Callable[[DomainEvent], Awaitable[None]]
+    notifier: Notifier = field(default_factory=Notifier)
+
+
+def month_start(now: datetime) -> datetime:
+    """The start of ``now``'s calendar month (UTC): the quota period."""
+    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)

@@ -1,0 +1,299 @@
+"""Job handlers: what the worker runs for each kind of job.
+
+A handler writes its result and ends its job lease in the same transaction, so the effect on the
+store happens exactly once even when a job id is delivered twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Protocol
+from uuid import UUID
+
+from ghostart.errors import DuplicateContent, GhostartError, PermanentError
+from ghostart.models import (
+    DomainEvent,
+    EventName,
+    GenerationStatus,
+    Job,
+    JobKind,
+    JobStatus,
+    Post,
+    PostStatus,
+)
+from ghostart.ports import Publication, PublishRequest, UnitOfWork
+from ghostart.services.context import ServiceContext
+from ghostart.services.generation import cache_key, cache_payload
+
+__all__ = ["GenerateHandler", "JobHandler", "LeaseLost", "PublishHandler", "default_handlers"]
+
+log = logging.getLogger("ghostart.jobs")
+
+
+class LeaseLost(GhostartError):
+    """Another worker took the job over (our lease expired); our result is discarded."""
+
+    code = "lease_lost"
+
+
+class JobHandler(Protocol):
+    """Runs one kind of job."""
+
+    async def handle(self, job: Job, owner: str) -> None:
+        """Do the work and finish the job (``done``) in the same transaction as its result."""
+        ...
+
+    async def on_failed(self, uow: UnitOfWork, job: Job, error: str) -> list[DomainEvent]:
+        """Mark the job's subject failed (in the worker's transaction); return events to emit."""
+        ...
+
+
+async def _finish(uow: UnitOfWork, job: Job, owner: str, ctx: ServiceContext) -> None:
+    if not await uow.jobs.finish(job.id, owner=owner, status=JobStatus.DONE, now=ctx.clock.now()):
+        raise LeaseLost(f"job {job.id} is no longer ours")
+
+
+class GenerateHandler:
+    """Generates one draft and hands it to every post that joined the generation."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    async def handle(self, job: Job, owner: str) -> None:
+        """Generate, cache, store, notify."""
+        ctx = self.ctx
+        async with ctx.store.unit_of_work() as uow:
+            generation = await uow.generations.get(job.subject_id)
+            if generation is None or generation.status in (
+                GenerationStatus.SUCCEEDED,
+                GenerationStatus.FAILED,
+            ):
+                await _finish(uow, job, owner, ctx)
+                return
+            voice = await uow.brand_voices.get(
+                generation.organization_id, generation.brand_voice_id
+            )
+            generation = generation.model_copy(update={"status": GenerationStatus.RUNNING})
+            await uow.generations.save(generation)
+            await self._move_posts(
+                uow, generation.id, (PostStatus.REQUESTED,), {"status": PostStatus.GENERATING}
+            )
+        if voice is None:
+            raise PermanentError("the brand voice was deleted before the draft was written")
+
+        started = ctx.clock.now()
+        draft = await ctx.retry.call(
+            lambda: ctx.generator.generate(voice, generation.request),
+            operation="generator.generate",
+        )
+        ctx.monitor.observe(
+            "ghostart.generation.seconds",
+            (ctx.clock.now() - started).total_seconds(),
+            model=draft.model,
+        )
+        now = ctx.clock.now()
+        done = generation.model_copy(
+            update={
+                "status": GenerationStatus.SUCCEEDED,
+                "body": draft.body,
+                "ai_generated": draft.ai_generated,
+                "notice": draft.notice,
+                "usage": draft.usage,
+                "finished_at": now,
+                "model": draft.model,
+            }
+        )
+        try:
+            payload = json.dumps(cache_payload(done)).encode()
+            await ctx.cache.set(
+                cache_key(done.fingerprint), payload, ttl=ctx.settings.cache_ttl_seconds
+            )
+        except Exception as exc:  # a cache failure must not lose the draft
+            ctx.monitor.capture_exception(exc, operation="cache.set")
+        async with ctx.store.unit_of_work() as uow:
+            await _finish(uow, job, owner, ctx)
+            await uow.generations.save(done)
+            await uow.usage.record(done.organization_id, done.id, draft.usage, at=now)
+            posts = await self._move_posts(
+                uow,
+                done.id,
+                (PostStatus.REQUESTED, PostStatus.GENERATING),
+                {
+                    "status": PostStatus.DRAFT,
+                    "body": draft.body,
+                    "ai_generated": draft.ai_generated,
+                    "notice": draft.notice,
+                },
+            )
+        ctx.notifier.notify(done.id)
+        ctx.monitor.incr("ghostart.generation.done", model=draft.model)
+        await ctx.emit(
+            DomainEvent(
+                name=EventName.CONTENT_GENERATED,
+                organization_id=done.organization_id,
+                payload={
+                    "generation_id": str(done.id),
+                    "post_ids": [str(p.id) for p in posts],
+                    "author_ids": sorted({str(p.author_id) for p in posts}),
+                    "model": draft.model,
+                    "ai_generated": draft.ai_generated,
+                },
+            )
+        )
+
+    async def on_failed(self, uow: UnitOfWork, job: Job, error: str) -> list[DomainEvent]:
+        """Fail the generation and every post waiting on it."""
+        generation = await uow.generations.get(job.subject_id)
+        if generation is None:
+            return []
+        await uow.generations.save(
+            generation.model_copy(
+                update={
+                    "status": GenerationStatus.FAILED,
+                    "error": error,
+                    "finished_at": self.ctx.clock.now(),
+                }
+            )
+        )
+        posts = await self._move_posts(
+            uow,
+            generation.id,
+            (PostStatus.REQUESTED, PostStatus.GENERATING),
+            {"status": PostStatus.FAILED, "error": error},
+        )
+        self.ctx.notifier.notify(generation.id)
+        return [
+            DomainEvent(
+                name=EventName.CONTENT_FAILED,
+                organization_id=generation.organization_id,
+                payload={
+                    "generation_id": str(generation.id),
+                    "post_ids": [str(p.id) for p in posts],
+                    "error": error,
+                },
+            )
+        ]
+
+    async def _move_posts(
+        self,
+        uow: UnitOfWork,
+        generation_id: UUID,
+        from_: tuple[PostStatus, ...],
+        fields: dict[str, object],
+    ) -> list[Post]:
+        moved = []
+        now = self.ctx.clock.now()
+        for post in await uow.posts.for_generation(generation_id):
+            if post.status not in from_:
+                continue
+            updated = post.model_copy(
+                update=fields | {"revision": post.revision + 1, "updated_at": now}
+            )
+            if await uow.posts.update(updated, expected_revision=post.revision):
+                moved.append(updated)
+        return moved
+
+
+class PublishHandler:
+    """Publishes one post, never twice: "publishing" is recorded before the call."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    async def handle(self, job: Job, owner: str) -> None:
+        """Publish (or find the earlier publication), then mark the post published."""
+        ctx = self.ctx
+        org_id = job.organization_id
+        if org_id is None:
+            raise PermanentError("publish job without organization")
+        async with ctx.store.unit_of_work() as uow:
+            post = await uow.posts.get(org_id, job.subject_id)
+            if (
+                post is None
+                or post.status not in (PostStatus.SCHEDULED, PostStatus.PUBLISHING)
+                or not post.body
+            ):
+                await _finish(uow, job, owner, ctx)  # unscheduled, edited or deleted meanwhile
+                return
+            ambiguous = post.status is PostStatus.PUBLISHING
+            if not ambiguous:
+                post = await self._update(uow, post, {"status": PostStatus.PUBLISHING})
+        request = PublishRequest(
+            post_id=post.id,
+            organization_id=org_id,
+            author_id=post.author_id,
+            body=post.body,
+            idempotency_key=f"post:{post.id}",
+        )
+        publication: Publication | None = None
+        if ambiguous:  # an earlier attempt may have reached the network
+            publication = await ctx.retry.call(
+                lambda: ctx.publisher.find(request), operation="publisher.find"
+            )
+        if publication is None:
+            try:
+                publication = await ctx.retry.call(
+                    lambda: ctx.publisher.publish(request), operation="publisher.publish"
+                )
+            except DuplicateContent as exc:
+                publication = await ctx.publisher.find(request) or Publication(
+                    external_id=exc.existing_id or "unknown", published_at=ctx.clock.now()
+                )
+        async with ctx.store.unit_of_work() as uow:
+            await _finish(uow, job, owner, ctx)
+            current = await uow.posts.get(org_id, post.id)
+            if current is None:
+                return
+            post = await self._update(
+                uow,
+                current,
+                {
+                    "status": PostStatus.PUBLISHED,
+                    "external_id": publication.external_id,
+                    "external_url": publication.url,
+                    "published_at": publication.published_at,
+                    "error": None,
+                },
+            )
+        ctx.monitor.incr("ghostart.publish.done")
+        await ctx.emit(
+            DomainEvent(
+                name=EventName.POST_PUBLISHED,
+                organization_id=org_id,
+                payload={
+                    "post_id": str(post.id),
+                    "author_id": str(post.author_id),
+                    "external_id": publication.external_id,
+                },
+            )
+        )
+
+    async def on_failed(self, uow: UnitOfWork, job: Job, error: str) -> list[DomainEvent]:
+        """Mark the post failed."""
+        if job.organization_id is None:
+            return []
+        post = await uow.posts.get(job.organization_id, job.subject_id)
+        if post is None or post.status not in (PostStatus.SCHEDULED, PostStatus.PUBLISHING):
+            return []
+        post = await self._update(uow, post, {"status": PostStatus.FAILED, "error": error})
+        return [
+            DomainEvent(
+                name=EventName.POST_FAILED,
+                organization_id=post.organization_id,
+                payload={"post_id": str(post.id), "author_id": str(post.author_id), "error": error},
+            )
+        ]
+
+    async def _update(self, uow: UnitOfWork, post: Post, fields: dict[str, object]) -> Post:
+        updated = post.model_copy(
+            update=fields | {"revision": post.revision + 1, "updated_at": self.ctx.clock.now()}
+        )
+        if not await uow.posts.update(updated, expected_revision=post.revision):
+            raise LeaseLost(f"post {post.id} changed while publishing")
+        return updated
+
+
+def default_handlers(ctx: ServiceContext) -> dict[JobKind, JobHandler]:
+    """The handlers ghostart core provides."""
+    return {JobKind.GENERATE: GenerateHandler(ctx), JobKind.PUBLISH: PublishHandler(ctx)}

@@ -1,0 +1,159 @@
+"""Organizations and their members."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from ghostart.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from ghostart.models import (
+    DomainEvent,
+    EventName,
+    Membership,
+    Organization,
+    OrganizationSettings,
+    Principal,
+    Role,
+    User,
+)
+from ghostart.ports import UnitOfWork
+from ghostart.rbac import Permission, authorize
+from ghostart.services.context import ServiceContext
+
+__all__ = ["OrganizationService"]
+
+
+def _role(value: Role | str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        allowed = ", ".join(r.value for r in Role)
+        raise InvalidInput(f"role must be one of {allowed}, not {value!r}", field="role") from None
+
+
+class OrganizationService:
+    """Creates organizations, manages members and roles; the last admin always stays."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    async def ensure_user(self, email: str, name: str | None = None) -> User:
+        """The user with ``email``, created if new."""
+        candidate = User.parse({"email": email, "name": name})
+        async with self.ctx.store.unit_of_work() as uow:
+            existing = await uow.users.get_by_email(str(candidate.email))
+            if existing is not None:
+                return existing
+            await uow.users.add(candidate)
+            return candidate
+
+    async def create(
+        self, creator_id: UUID, name: str, settings: OrganizationSettings | None = None
+    ) -> tuple[Organization, Principal]:
+        """Create an organization with ``creator_id`` as its first admin."""
+        org = Organization.parse({"name": name, "settings": settings or OrganizationSettings()})
+        async with self.ctx.store.unit_of_work() as uow:
+            if await uow.users.get(creator_id) is None:
+                raise NotFound(f"user {creator_id} not found")
+            await uow.organizations.add(org)
+            await uow.memberships.add(
+                Membership(user_id=creator_id, organization_id=org.id, role=Role.ADMIN)
+            )
+        return org, Principal(user_id=creator_id, organization_id=org.id, role=Role.ADMIN)
+
+    async def principal_for(self, user_id: UUID, organization_id: UUID) -> Principal:
+        """The principal of ``user_id`` acting in ``organization_id``."""
+        async with self.ctx.store.unit_of_work() as uow:
+            if await uow.organizations.get(organization_id) is None:
+                raise NotFound(f"organization {organization_id} not found")
+            membership = await uow.memberships.get(organization_id, user_id)
+        if membership is None:
+            raise PermissionDenied("not a member of this organization")
+        return Principal(user_id=user_id, organization_id=organization_id, role=membership.role)
+
+    async def get(self, principal: Principal) -> Organization:
+        """The principal's organization."""
+        authorize(principal, Permission.ORG_READ)
+        async with self.ctx.store.unit_of_work(principal) as uow:
+            org = await uow.organizations.get(principal.organization_id)
+        if org is None:
+            raise NotFound(f"organization {principal.organization_id} not found")
+        return org
+
+    async def update_settings(
+        self, principal: Principal, settings: OrganizationSettings
+    ) -> Organization:
+        """Replace the organization's settings."""
+        authorize(principal, Permission.ORG_MANAGE)
+        settings = OrganizationSettings.parse(settings)
+        async with self.ctx.store.unit_of_work(principal) as uow:
+            await uow.organizations.update_settings(principal.organization_id, settings)
+        return await self.get(principal)
+
+    async def members(self, principal: Principal) -> list[Membership]:
+        """Everyone in the organization."""
+        authorize(principal, Permission.MEMBERS_READ)
+        async with self.ctx.store.unit_of_work(principal) as uow:
+            return await uow.memberships.list(principal.organization_id)
+
+    async def add_member(self, principal: Principal, user_id: UUID, role: Role | str) -> Membership:
+        """Add a user with ``role``."""
+        authorize(principal, Permission.MEMBERS_MANAGE)
+        role = _role(role)
+        membership = Membership(
+            user_id=user_id, organization_id=principal.organization_id, role=role
+        )
+        async with self.ctx.store.unit_of_work(principal) as uow:
+            if await uow.users.get(user_id) is None:
+                raise NotFound(f"user {user_id} not found")
+            if await uow.memberships.get(principal.organization_id, user_id) is not None:
+                raise Conflict("already a member")
+            await uow.memberships.add(membership)
+        await self._emit(EventName.MEMBER_ADDED, principal, user_id=str(user_id), role=role.value)
+        return membership
+
+    async def change_role(
+        self, principal: Principal, user_id: UUID, role: Role | str
+    ) -> Membership:
+        """Give a member another role; the last admin can not be demoted."""
+        authorize(principal, Permission.MEMBERS_MANAGE)
+        role = _role(role)
+        async with self.ctx.store.unit_of_work(principal) as uow:
+            current = await self._member(uow, principal.organization_id, user_id)
+            if current.role is role:
+                return current
+            if current.role is Role.ADMIN and role is not Role.ADMIN:
+                await self._keep_an_admin(uow, principal.organization_id, "demote")
+            await uow.memberships.set_role(principal.organization_id, user_id, role)
+        await self._emit(
+            EventName.MEMBER_ROLE_CHANGED, principal, user_id=str(user_id), role=role.value
+        )
+        return current.model_copy(update={"role": role})
+
+    async def remove_member(self, principal: Principal, user_id: UUID) -> None:
+        """Remove a member (admins; or a member leaving); the last admin can not be removed."""
+        if user_id != principal.user_id:
+            authorize(principal, Permission.MEMBERS_MANAGE)
+        async with self.ctx.store.unit_of_work(principal) as uow:
+            current = await self._member(uow, principal.organization_id, user_id)
+            if current.role is Role.ADMIN:
+                await self._keep_an_admin(uow, principal.organization_id, "remove")
+            await uow.memberships.remove(principal.organization_id, user_id)
+        await self._emit(EventName.MEMBER_REMOVED, principal, user_id=str(user_id))
+
+    @staticmethod
+    async def _member(uow: UnitOfWork, organization_id: UUID, user_id: UUID) -> Membership:
+        membership = await uow.memberships.get(organization_id, user_id)
+        if membership is None:
+            raise NotFound(f"user {user_id} is not a member")
+        return membership
+
+    @staticmethod
+    async def _keep_an_admin(uow: UnitOfWork, organization_id: UUID, action: str) -> None:
+        admins = await uow.memberships.lock_admins(organization_id)
+        if admins <= 1:
+            raise Conflict(f"can not {action} the last admin; make another member admin first")
+
+    async def _emit(self, name: str, principal: Principal, **payload: str) -> None:
+        await self.ctx.emit(
+            DomainEvent(name=name, organization_id=principal.organization_id, payload=payload)
+        )

@@ -1,0 +1,390 @@
+"""Contract suite for :class:`~ghostart.ports.store.Store` adapters.
+
+Subclass :class:`StoreContract` and provide a ``store`` fixture: a migrated, EMPTY store (a fresh
+database or schema per test)::
+
+    class TestPostgresStore(StoreContract):
+        @pytest.fixture
+        async def store(self, fresh_database_url):
+            store = PostgresStore(fresh_database_url)
+            await store.migrate()
+            yield store
+            await store.aclose()
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+import pytest
+
+from ghostart.errors import Conflict
+from ghostart.models import (
+    BrandVoice,
+    ContentRequest,
+    Generation,
+    GenerationStatus,
+    Job,
+    JobKind,
+    JobStatus,
+    Membership,
+    Organization,
+    OrganizationSettings,
+    Post,
+    PostStatus,
+    Role,
+    Usage,
+    User,
+)
+from ghostart.ports.store import Store
+
+__all__ = ["StoreContract"]
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+async def _org(store: Store, name: str = "Org") -> tuple[Organization, User]:
+    org, user = Organization(name=name), User(email=f"{uuid4().hex[:8]}@example.com")
+    async with store.unit_of_work() as uow:
+        await uow.users.add(user)
+        await uow.organizations.add(org)
+        await uow.memberships.add(
+            Membership(user_id=user.id, organization_id=org.id, role=Role.ADMIN)
+        )
+    return org, user
+
+
+def _generation(org: Organization, fp: str = "fp", **kw: object) -> Generation:
+    return Generation(
+        organization_id=org.id,
+        fingerprint=fp,
+        brand_voice_id=uuid4(),
+        brand_voice_version=1,
+        request=ContentRequest(topic="a topic"),
+        model="m",
+        created_at=kw.pop("created_at", T0),
+        **kw,
+    )
+
+
+def _job(org: Organization | None, **kw: object) -> Job:
+    subject = uuid4()
+    return Job(
+        kind=JobKind.GENERATE,
+        organization_id=org.id if org else None,
+        subject_id=subject,
+        idempotency_key=f"generate:{subject}",
+        run_at=kw.pop("run_at", T0),
+        **kw,
+    )
+
+
+class StoreContract:
+    """Tests every Store adapter must pass."""
+
+    pytestmark = [pytest.mark.asyncio]
+
+    @pytest.fixture
+    def store(self) -> Store:
+        """A migrated, empty store; override it in the subclass."""
+        raise NotImplementedError(
+            "subclass must provide a `store` fixture: a migrated, empty Store"
+        )
+
+    async def test_migrate_is_idempotent(self, store: Store) -> None:
+        await store.migrate()
+        org, _ = await _org(store)
+        await store.migrate()
+        async with store.unit_of_work() as uow:
+            assert await uow.organizations.get(org.id) == org
+
+    async def test_organization_user_membership_roundtrip(self, store: Store) -> None:
+        org, user = await _org(store, "Roundtrip")
+        async with store.unit_of_work() as uow:
+            assert await uow.organizations.get(org.id) == org
+            assert await uow.users.get(user.id) == user
+            assert await uow.users.get_by_email(str(user.email).upper()) == user
+            assert [o.id for o in await uow.organizations.list_for_user(user.id)] == [org.id]
+            [member] = await uow.memberships.list(org.id)
+            assert member.role is Role.ADMIN and member.user_id == user.id
+            await uow.organizations.update_settings(
+                org.id, OrganizationSettings(employee_posts_need_approval=False)
+            )
+        async with store.unit_of_work() as uow:
+            stored = await uow.organizations.get(org.id)
+            assert stored is not None and stored.settings.employee_posts_need_approval is False
+
+    async def test_unit_of_work_rolls_back_on_error(self, store: Store) -> None:
+        org = Organization(name="Never")
+
+        async def add_then_fail() -> None:
+            async with store.unit_of_work() as uow:
+                await uow.organizations.add(org)
+                raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError):
+            await add_then_fail()
+        async with store.unit_of_work() as uow:
+            assert await uow.organizations.get(org.id) is None
+
+    async def test_duplicate_insert_is_a_conflict(self, store: Store) -> None:
+        org, user = await _org(store)
+        with pytest.raises(Conflict):
+            async with store.unit_of_work() as uow:
+                await uow.memberships.add(
+                    Membership(user_id=user.id, organization_id=org.id, role=Role.EMPLOYEE)
+                )
+
+    async def test_membership_roles_and_admin_count(self, store: Store) -> None:
+        org, admin = await _org(store)
+        other = User(email="second@example.com")
+        async with store.unit_of_work() as uow:
+            await uow.users.add(other)
+            await uow.memberships.add(
+                Membership(user_id=other.id, organization_id=org.id, role=Role.EMPLOYEE)
+            )
+            assert await uow.memberships.lock_admins(org.id) == 1
+            await uow.memberships.set_role(org.id, other.id, Role.ADMIN)
+            assert await uow.memberships.lock_admins(org.id) == 2
+            await uow.memberships.remove(org.id, admin.id)
+        async with store.unit_of_work() as uow:
+            assert await uow.memberships.get(org.id, admin.id) is None
+            member = await uow.memberships.get(org.id, other.id)
+            assert member is not None and member.role is Role.ADMIN
+
+    async def test_rows_of_another_organization_are_not_found(self, store: Store) -> None:
+        mine, me = await _org(store, "Mine")
+        theirs, _ = await _org(store, "Theirs")
+        voice = BrandVoice(organization_id=mine.id, name="Voice")
+        post = Post(organization_id=mine.id, author_id=me.id, body="hello", status=PostStatus.DRAFT)
+        async with store.unit_of_work() as uow:
+            await uow.brand_voices.add(voice)
+            await uow.posts.add(post)
+        async with store.unit_of_work() as uow:
+            assert await uow.brand_voices.get(theirs.id, voice.id) is None
+            assert await uow.brand_voices.list(theirs.id) == []
+            assert await uow.posts.get(theirs.id, post.id) is None
+            assert await uow.posts.list(theirs.id) == []
+            assert not await uow.brand_voices.delete(theirs.id, voice.id)
+            assert await uow.posts.get(mine.id, post.id) == post
+
+    async def test_brand_voice_update_is_compare_and_set(self, store: Store) -> None:
+        org, _ = await _org(store)
+        voice = BrandVoice(organization_id=org.id, name="V", topics=["a"], words_to_avoid=["x"])
+        async with store.unit_of_work() as uow:
+            await uow.brand_voices.add(voice)
+            edited = voice.model_copy(update={"name": "V2", "version": 2})
+            assert await uow.brand_voices.update(edited, expected_version=1)
+            assert not await uow.brand_voices.update(edited, expected_version=1)
+            assert await uow.brand_voices.get(org.id, voice.id) == edited
+
+    async def test_one_live_generation_per_fingerprint(self, store: Store) -> None:
+        org, _ = await _org(store)
+        first = _generation(org)
+        async with store.unit_of_work() as uow:
+            got, created = await uow.generations.add_or_join(first)
+            assert created and got.id == first.id
+            got, created = await uow.generations.add_or_join(_generation(org))
+            assert not created and got.id == first.id
+            other_fp, created = await uow.generations.add_or_join(_generation(org, "other"))
+            assert created and other_fp.id != first.id
+        async with store.unit_of_work() as uow:
+            finished = first.model_copy(
+                update={
+                    "status": GenerationStatus.SUCCEEDED,
+                    "body": "text",
+                    "finished_at": T0 + timedelta(seconds=5),
+                }
+            )
+            await uow.generations.save(finished)
+            again, created = await uow.generations.add_or_join(_generation(org))
+            assert created and again.id != first.id
+            recent = await uow.generations.find_recent(org.id, "fp", since=T0)
+            assert recent is not None and recent.id == first.id and recent.body == "text"
+            assert (
+                await uow.generations.find_recent(org.id, "fp", since=T0 + timedelta(minutes=1))
+                is None
+            )
+
+    async def test_concurrent_identical_generations_make_one(self, store: Store) -> None:
+        org, _ = await _org(store)
+
+        async def add() -> tuple[UUID, bool]:
+            async with store.unit_of_work() as uow:
+                generation, created = await uow.generations.add_or_join(_generation(org, "same"))
+                return generation.id, created
+
+        results = await asyncio.gather(*(add() for _ in range(10)))
+        assert sum(created for _, created in results) == 1
+        assert len({gid for gid, _ in results}) == 1
+
+    async def test_quota_count_skips_failed_and_old(self, store: Store) -> None:
+        org, _ = await _org(store)
+        async with store.unit_of_work() as uow:
+            await uow.generations.add_or_join(_generation(org, "a"))
+            await uow.generations.add_or_join(_generation(org, "b", status=GenerationStatus.FAILED))
+            await uow.generations.add_or_join(
+                _generation(org, "c", created_at=T0 - timedelta(days=40))
+            )
+            assert await uow.generations.count_since(org.id, T0 - timedelta(days=1)) == 1
+
+    async def test_post_update_is_compare_and_set_and_lists_filter(self, store: Store) -> None:
+        org, user = await _org(store)
+        generation = _generation(org)
+        posts = [
+            Post(
+                organization_id=org.id,
+                author_id=user.id,
+                generation_id=generation.id,
+                created_at=T0 + timedelta(seconds=i),
+            )
+            for i in range(3)
+        ]
+        async with store.unit_of_work() as uow:
+            await uow.generations.add_or_join(generation)
+            for post in posts:
+                await uow.posts.add(post)
+            changed = posts[0].model_copy(
+                update={"status": PostStatus.DRAFT, "body": "b", "revision": 2}
+            )
+            assert await uow.posts.update(changed, expected_revision=1)
+            assert not await uow.posts.update(changed, expected_revision=1)
+            assert [p.id for p in await uow.posts.list(org.id, status=PostStatus.DRAFT)] == [
+                posts[0].id
+            ]
+            assert [p.id for p in await uow.posts.list(org.id, author_id=user.id, limit=2)] == [
+                posts[2].id,
+                posts[1].id,
+            ]
+            assert len(await uow.posts.for_generation(generation.id)) == 3
+
+    async def test_job_claim_is_compare_and_set(self, store: Store) -> None:
+        org, _ = await _org(store)
+        job = _job(org)
+        lease = T0 + timedelta(seconds=30)
+        async with store.unit_of_work() as uow:
+            await uow.jobs.add(job)
+        async with store.unit_of_work() as uow:
+            claimed = await uow.jobs.claim(job.id, owner="a", now=T0, lease_until=lease)
+            assert (
+                claimed is not None
+                and claimed.status is JobStatus.RUNNING
+                and claimed.attempts == 1
+            )
+            assert await uow.jobs.claim(job.id, owner="b", now=T0, lease_until=lease) is None
+            assert not await uow.jobs.finish(job.id, owner="b", status="done", now=T0)
+            assert await uow.jobs.extend(
+                job.id, owner="a", lease_until=lease + timedelta(seconds=30)
+            )
+        async with store.unit_of_work() as uow:  # lease expired: another owner takes over
+            later = lease + timedelta(seconds=31)
+            taken = await uow.jobs.claim(
+                job.id, owner="b", now=later, lease_until=later + timedelta(seconds=30)
+            )
+            assert taken is not None and taken.lease_owner == "b" and taken.attempts == 2
+            assert not await uow.jobs.finish(job.id, owner="a", status="done", now=later)
+            assert await uow.jobs.finish(job.id, owner="b", status="done", now=later)
+            assert await uow.jobs.claim(job.id, owner="c", now=later, lease_until=later) is None
+            assert (await uow.jobs.count_by_status()).get("done") == 1
+
+    async def test_concurrent_claims_have_one_winner(self, store: Store) -> None:
+        org, _ = await _org(store)
+        job = _job(org)
+        async with store.unit_of_work() as uow:
+            await uow.jobs.add(job)
+
+        async def claim(owner: str) -> bool:
+            async with store.unit_of_work() as uow:
+                return (
+                    await uow.jobs.claim(
+                        job.id, owner=owner, now=T0, lease_until=T0 + timedelta(seconds=9)
+                    )
+                    is not None
+                )
+
+        assert sum(await asyncio.gather(*(claim(f"w{i}") for i in range(10)))) == 1
+
+    async def test_jobs_not_due_are_not_claimed_and_due_lists_what_needs_queueing(
+        self, store: Store
+    ) -> None:
+        org, _ = await _org(store)
+        future = _job(org, run_at=T0 + timedelta(hours=1))
+        fresh = _job(org, enqueued_at=T0)
+        stale = _job(org, enqueued_at=T0 - timedelta(minutes=5))
+        never = _job(None)
+        async with store.unit_of_work() as uow:
+            for job in (future, fresh, stale, never):
+                await uow.jobs.add(job)
+            assert await uow.jobs.claim(future.id, owner="a", now=T0, lease_until=T0) is None
+            due = {
+                j.id
+                for j in await uow.jobs.due(
+                    now=T0, enqueued_before=T0 - timedelta(minutes=1), limit=10
+                )
+            }
+            assert due == {stale.id, never.id}
+            await uow.jobs.mark_enqueued([stale.id, never.id], now=T0)
+            assert (
+                await uow.jobs.due(now=T0, enqueued_before=T0 - timedelta(minutes=1), limit=10)
+                == []
+            )
+            assert [j.id for j in await uow.jobs.for_subject(future.subject_id)] == [future.id]
+            assert await uow.jobs.cancel_for_subject(future.subject_id, now=T0) == 1
+            cancelled = await uow.jobs.get(future.id)
+            assert cancelled is not None and cancelled.status is JobStatus.CANCELLED
+
+    async def test_requeue_with_run_at_resets_enqueued(self, store: Store) -> None:
+        org, _ = await _org(store)
+        job = _job(org, enqueued_at=T0)
+        async with store.unit_of_work() as uow:
+            await uow.jobs.add(job)
+            await uow.jobs.claim(job.id, owner="a", now=T0, lease_until=T0 + timedelta(seconds=5))
+            retry_at = T0 + timedelta(seconds=10)
+            assert await uow.jobs.finish(
+                job.id, owner="a", status="queued", now=T0, error="x", run_at=retry_at
+            )
+            stored = await uow.jobs.get(job.id)
+            assert (
+                stored is not None
+                and stored.status is JobStatus.QUEUED
+                and stored.last_error == "x"
+            )
+            assert (
+                stored.lease_owner is None
+                and stored.enqueued_at is None
+                and stored.run_at == retry_at
+            )
+            assert [
+                j.id for j in await uow.jobs.due(now=retry_at, enqueued_before=retry_at, limit=5)
+            ] == [job.id]
+
+    async def test_usage_is_recorded_once_per_generation(self, store: Store) -> None:
+        org, _ = await _org(store)
+        gid = uuid4()
+        usage = Usage(prompt_tokens=10, completion_tokens=5, cost_usd=Decimal("0.001500"))
+        async with store.unit_of_work() as uow:
+            await uow.usage.record(org.id, gid, usage, at=T0)
+            await uow.usage.record(org.id, gid, usage, at=T0)
+            await uow.usage.record(org.id, uuid4(), usage, at=T0)
+            totals = await uow.usage.totals(org.id, since=T0 - timedelta(days=1))
+        assert totals.prompt_tokens == 20 and totals.completion_tokens == 10
+        assert totals.cost_usd == Decimal("0.003")
+
+    async def test_secrets_put_get_batch_replace(self, store: Store) -> None:
+        org, _ = await _org(store)
+        ids = sorted(uuid4() for _ in range(3))
+        async with store.unit_of_work() as uow:
+            for i, sid in enumerate(ids):
+                await uow.secrets.put(org.id, f"name{i}", sid, f"ct{i}")
+            await uow.secrets.put(org.id, "name0", ids[0], "ct0-new")
+            assert await uow.secrets.get(org.id, "name0") == (ids[0], "ct0-new")
+            assert await uow.secrets.get(uuid4(), "name0") is None
+            first = await uow.secrets.batch(after=None, limit=2)
+            rest = await uow.secrets.batch(after=first[-1][0], limit=2)
+            assert [i for i, _ in first + rest] == ids
+            assert not await uow.secrets.replace(ids[1], "stale", "x")
+            assert await uow.secrets.replace(ids[1], "ct1", "ct1-rotated")
+            assert await uow.secrets.get(org.id, "name1") == (ids[1], "ct1-rotated")

@@ -1,0 +1,269 @@
+"""The worker: takes job ids from the queue, claims their rows, runs handlers; and the reconciler.
+
+- Claiming is a compare-and-set on the job row, so a second delivery of an id finds the job done
+  (or running elsewhere) and is acked.
+- While a job runs, its lease is renewed (store and queue) every third of the lease.
+- The reconciler re-queues jobs that are due but not in flight: never enqueued, lost with a
+  process, or leased by a worker that died. Losing the queue loses latency, not work.
+- ``stop()`` (SIGTERM) stops taking jobs, lets running ones finish for a grace period, then
+  releases the rest back to the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+
+from ghostart.errors import GhostartError, TransientError
+from ghostart.models import Job, JobKind, JobStatus
+from ghostart.ports import Delivery
+from ghostart.services.context import ServiceContext
+from ghostart.services.jobs import JobHandler, LeaseLost
+
+__all__ = ["Worker"]
+
+log = logging.getLogger("ghostart.worker")
+
+
+def _retryable(exc: BaseException) -> bool:
+    # Our own domain and provider errors say whether to retry; an unexpected error (a dropped
+    # database connection, a bug fixed by a deploy) is retried too, up to max_attempts.
+    return isinstance(exc, TransientError) or not isinstance(exc, GhostartError)
+
+
+class Worker:
+    """Runs jobs with bounded concurrency."""
+
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        handlers: Mapping[JobKind, JobHandler],
+        *,
+        concurrency: int | None = None,
+        name: str | None = None,
+    ) -> None:
+        settings = ctx.settings
+        self.ctx = ctx
+        self.handlers = handlers
+        self.concurrency = concurrency or settings.worker_concurrency
+        self.lease = settings.job_lease_seconds
+        self.reconcile_interval = settings.reconcile_interval_seconds
+        self.grace = settings.shutdown_grace_seconds
+        self.owner = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._stopping = asyncio.Event()
+        self._running: set[asyncio.Task[None]] = set()
+        self.processed = 0
+
+    def stop(self) -> None:
+        """Stop taking new jobs; ``run`` returns once in-flight jobs finish or are released."""
+        self._stopping.set()
+
+    @property
+    def in_flight(self) -> int:
+        """Jobs running now."""
+        return len(self._running)
+
+    async def run(self) -> None:
+        """Consume and reconcile until :meth:`stop`."""
+        log.info("worker %s started (concurrency %d)", self.owner, self.concurrency)
+        reconciler = asyncio.create_task(self._reconcile_loop(), name="ghostart-reconciler")
+        try:
+            await self._consume()
+        finally:
+            reconciler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reconciler
+            await self._drain()
+            log.info("worker %s stopped after %d jobs", self.owner, self.processed)
+
+    async def _consume(self) -> None:
+        slots = asyncio.Semaphore(self.concurrency)
+        while not self._stopping.is_set():
+            await slots.acquire()
+            if self._stopping.is_set():
+                slots.release()
+                break
+            try:
+                delivery = await self._receive()
+            except Exception as exc:
+                slots.release()
+                self.ctx.monitor.capture_exception(exc, operation="queue.receive")
+                await asyncio.sleep(1.0)
+                continue
+            if delivery is None:
+                slots.release()
+                continue
+            task = asyncio.create_task(self._process(delivery))
+            self._running.add(task)
+            task.add_done_callback(self._done_callback(slots))
+
+    def _done_callback(self, slots: asyncio.Semaphore) -> Callable[[asyncio.Task[None]], None]:
+        def done(task: asyncio.Task[None]) -> None:
+            self._running.discard(task)
+            slots.release()
+
+        return done
+
+    async def _receive(self) -> Delivery | None:
+        """Wait for a delivery, but return at once when asked to stop."""
+        receive = asyncio.ensure_future(self.ctx.queue.receive(timeout=1.0))
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({receive, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if receive.done():
+            return receive.result()
+        receive.cancel()  # anything it had taken is redelivered after the visibility timeout
+        with contextlib.suppress(asyncio.CancelledError):
+            await receive
+        return None
+
+    async def _drain(self) -> None:
+        if not self._running:
+            return
+        _, pending = await asyncio.wait(set(self._running), timeout=self.grace)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+
+    async def _process(self, delivery: Delivery) -> None:
+        ctx = self.ctx
+        now = ctx.clock.now()
+        try:
+            async with ctx.store.unit_of_work() as uow:
+                job = await uow.jobs.claim(
+                    delivery.job_id,
+                    owner=self.owner,
+                    now=now,
+                    lease_until=now + timedelta(seconds=self.lease),
+                )
+                current = None if job else await uow.jobs.get(delivery.job_id)
+        except Exception as exc:
+            ctx.monitor.capture_exception(exc, operation="jobs.claim")
+            await ctx.queue.nack(delivery, delay=1.0)
+            return
+        if job is None:
+            if current is not None and current.status is JobStatus.QUEUED and current.run_at > now:
+                await ctx.queue.nack(delivery, delay=(current.run_at - now).total_seconds())
+            else:  # done, cancelled, unknown, or leased by a live worker
+                await ctx.queue.ack(delivery)
+            return
+
+        handler = self.handlers.get(job.kind)
+        if handler is None or job.attempts > job.max_attempts:
+            reason = f"no handler for {job.kind}" if handler is None else "too many attempts"
+            await self._fail(job, handler, reason)
+            await ctx.queue.ack(delivery)
+            return
+
+        heartbeat = asyncio.create_task(self._heartbeat(job, delivery))
+        try:
+            await handler.handle(job, self.owner)
+            self.processed += 1
+            ctx.monitor.incr("ghostart.jobs.done", kind=job.kind.value)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._release(job, delivery))
+            raise
+        except LeaseLost:
+            log.info("job %s was taken over by another worker", job.id)
+        except Exception as exc:
+            await self._after_failure(job, handler, exc)
+        finally:
+            heartbeat.cancel()
+        await ctx.queue.ack(delivery)
+
+    async def _heartbeat(self, job: Job, delivery: Delivery) -> None:
+        while True:
+            await asyncio.sleep(self.lease / 3)
+            until = self.ctx.clock.now() + timedelta(seconds=self.lease)
+            try:
+                async with self.ctx.store.unit_of_work() as uow:
+                    await uow.jobs.extend(job.id, owner=self.owner, lease_until=until)
+                await self.ctx.queue.extend(delivery, seconds=self.lease)
+            except Exception as exc:
+                self.ctx.monitor.capture_exception(exc, operation="jobs.extend")
+
+    async def _release(self, job: Job, delivery: Delivery) -> None:
+        """Give an unfinished job back (shutdown): queued again, due now."""
+        now = self.ctx.clock.now()
+        async with self.ctx.store.unit_of_work() as uow:
+            await uow.jobs.finish(
+                job.id, owner=self.owner, status=JobStatus.QUEUED, now=now, run_at=now
+            )
+        await self.ctx.queue.nack(delivery)
+        log.info("released job %s on shutdown", job.id)
+
+    async def _after_failure(self, job: Job, handler: JobHandler, exc: Exception) -> None:
+        ctx = self.ctx
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        if _retryable(exc) and job.attempts < job.max_attempts:
+            delay = ctx.retry.backoff(job.attempts, exc)
+            now = ctx.clock.now()
+            async with ctx.store.unit_of_work() as uow:
+                await uow.jobs.finish(
+                    job.id,
+                    owner=self.owner,
+                    status=JobStatus.QUEUED,
+                    now=now,
+                    error=error,
+                    run_at=now + timedelta(seconds=delay),
+                )
+            ctx.monitor.incr("ghostart.jobs.retry", kind=job.kind.value, error=type(exc).__name__)
+            log.warning("job %s (%s) failed, retry in %.1f s: %s", job.id, job.kind, delay, error)
+            await ctx.queue.enqueue(job.id, delay=delay)
+            return
+        if not isinstance(exc, GhostartError):
+            ctx.monitor.capture_exception(exc, job_id=str(job.id), kind=job.kind.value)
+        await self._fail(job, handler, error)
+
+    async def _fail(self, job: Job, handler: JobHandler | None, error: str) -> None:
+        events = []
+        async with self.ctx.store.unit_of_work() as uow:
+            if handler is not None:
+                events = await handler.on_failed(uow, job, error)
+            await uow.jobs.finish(
+                job.id,
+                owner=self.owner,
+                status=JobStatus.FAILED,
+                now=self.ctx.clock.now(),
+                error=error,
+            )
+        self.ctx.monitor.incr("ghostart.jobs.failed", kind=job.kind.value)
+        log.error("job %s (%s) failed for good: %s", job.id, job.kind, error)
+        for event in events:
+            await self.ctx.emit(event)
+
+    async def reconcile_once(self, *, limit: int = 500) -> int:
+        """Re-queue due jobs that are not in flight; returns how many."""
+        now = self.ctx.clock.now()
+        async with self.ctx.store.unit_of_work() as uow:
+            due = await uow.jobs.due(
+                now=now, enqueued_before=now - timedelta(seconds=self.lease), limit=limit
+            )
+            await uow.jobs.mark_enqueued([j.id for j in due], now=now)
+        for job in due:
+            await self.ctx.queue.enqueue(job.id)
+        if due:
+            self.ctx.monitor.incr("ghostart.reconciler.requeued", value=len(due))
+            log.info("reconciler re-queued %d job(s)", len(due))
+        return len(due)
+
+    async def _reconcile_loop(self) -> None:
+        while True:
+            try:
+                await self.reconcile_once()
+            except Exception as exc:
+                self.ctx.monitor.capture_exception(exc, operation="reconcile")
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=self.reconcile_interval)
+                return
+            except TimeoutError:
+                pass
