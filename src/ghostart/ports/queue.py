@@ -25,7 +25,9 @@ class Queue(Protocol):
     Guarantees: delivery at least once. A received id is hidden from other receivers for the
     adapter's visibility timeout; if it is not acked by then, it is delivered again. ``delay`` holds
     an id back for that many seconds. Order is not guaranteed. An id may be delivered twice (the
-    worker's compare-and-set claim makes the effect happen once).
+    worker's compare-and-set claim makes the effect happen once). ``attempt`` counts deliveries
+    of an id; ``receive(timeout=0)`` does not wait; ``ack``/``nack``/``extend`` of a stale receipt
+    (already acked, or redelivered since) do nothing.
     """
 
     async def enqueue(self, job_id: UUID, *, delay: float = 0.0) -> None:
@@ -45,5 +47,5 @@ class Queue(Protocol):
         ...
 
     async def extend(self, delivery: Delivery, *, seconds: float) -> None:
-        """Keep the id hidden ``seconds`` longer (a long job's heartbeat)."""
+        """Keep the id hidden for at least ``seconds`` from now (a long job's heartbeat)."""
         ...

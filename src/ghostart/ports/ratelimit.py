@@ -22,8 +22,10 @@ class RateDecision:
 class RateLimiter(Protocol):
     """Limits events per key.
 
-    Guarantee: over any window of ``period`` seconds at most ``limit`` hits of a key are allowed
-    (GCRA: evenly spaced, with bursts up to ``limit``); a refused hit costs nothing.
+    Guarantees (GCRA): hits of a key are allowed at a sustained rate of ``limit`` per ``period``
+    seconds, with bursts of up to ``limit`` at once; a refused hit costs nothing and says in
+    ``retry_after`` when it would be allowed. ``limit >= 1``, ``period > 0`` and
+    ``1 <= cost <= limit``, otherwise :class:`~ghostart.errors.InvalidInput`.
     """
 
     async def hit(self, key: str, *, limit: int, period: float, cost: int = 1) -> RateDecision:
