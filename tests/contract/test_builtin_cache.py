@@ -17,22 +17,10 @@ from ghostart.builtin import cache_sqlite
 from ghostart.builtin.cache_memory import MemoryCache
 from ghostart.builtin.cache_sqlite import SQLiteCache
 from ghostart.errors import ConfigurationError, TransientError
+from ghostart.testing import ManualTimer
 from ghostart.testing.contracts.cache import CacheContract
 
 SHORT_DEFAULT_TTL = 0.3
-
-
-class FakeClock:
-    """A clock that moves only when told."""
-
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class TestMemoryCache(CacheContract):
@@ -72,7 +60,7 @@ async def test_memory_evicts_least_recently_used_beyond_max_entries() -> None:
 
 
 async def test_memory_expiry_follows_the_clock_and_drops_on_access() -> None:
-    clock = FakeClock()
+    clock = ManualTimer(1_000_000.0)
     cache = MemoryCache(clock=clock)
     await cache.set("k", b"v", ttl=10)
     clock.advance(9.9)
@@ -83,7 +71,7 @@ async def test_memory_expiry_follows_the_clock_and_drops_on_access() -> None:
 
 
 async def test_memory_default_ttl_none_keeps_entries() -> None:
-    clock = FakeClock()
+    clock = ManualTimer(1_000_000.0)
     cache = MemoryCache(default_ttl=None, clock=clock)
     await cache.set("k", b"v")
     clock.advance(10**9)
@@ -119,7 +107,7 @@ async def test_sqlite_value_survives_reopening(tmp_path: Path) -> None:
 
 
 async def test_sqlite_expiry_is_wall_clock_and_survives_reopening(tmp_path: Path) -> None:
-    path, clock = tmp_path / "cache.db", FakeClock()
+    path, clock = tmp_path / "cache.db", ManualTimer(1_000_000.0)
     async with SQLiteCache(path, clock=clock) as first:
         await first.set("short", b"v", ttl=10)
         await first.set("default", b"v")
@@ -149,7 +137,7 @@ async def test_sqlite_creates_file_lazily_in_wal_mode(tmp_path: Path) -> None:
 
 
 async def test_sqlite_evicts_least_recently_touched_every_100_sets(tmp_path: Path) -> None:
-    path, clock = tmp_path / "cache.db", FakeClock()
+    path, clock = tmp_path / "cache.db", ManualTimer(1_000_000.0)
     async with SQLiteCache(path, max_entries=95, clock=clock) as cache:
         for index in range(10):
             await cache.set(f"old-{index}", b"v")

@@ -7,20 +7,8 @@ import pytest
 from ghostart.builtin import lock_memory
 from ghostart.builtin.lock_memory import MemoryLock
 from ghostart.errors import InvalidInput
+from ghostart.testing import ManualTimer
 from ghostart.testing.contracts.lock import LockContract
-
-
-class FakeClock:
-    """A clock that moves only when told."""
-
-    def __init__(self, now: float = 1_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class TestMemoryLock(LockContract):
@@ -30,7 +18,7 @@ class TestMemoryLock(LockContract):
 
 
 async def test_lease_expires_exactly_at_ttl() -> None:
-    clock = FakeClock()
+    clock = ManualTimer()
     lock = MemoryLock(clock=clock)
     token = await lock.acquire("n", ttl=10)
     assert token is not None
@@ -42,7 +30,7 @@ async def test_lease_expires_exactly_at_ttl() -> None:
 
 
 async def test_extend_counts_from_now() -> None:
-    clock = FakeClock()
+    clock = ManualTimer()
     lock = MemoryLock(clock=clock)
     token = await lock.acquire("n", ttl=10)
     assert token is not None
@@ -74,7 +62,7 @@ async def test_rejects_non_positive_ttl(ttl: float) -> None:
 
 async def test_expired_leases_are_swept(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lock_memory, "_SWEEP_EVERY", 10)
-    clock = FakeClock()
+    clock = ManualTimer()
     lock = MemoryLock(clock=clock)
     for index in range(9):
         await lock.acquire(f"abandoned-{index}", ttl=1)

@@ -10,22 +10,10 @@ import pytest
 from ghostart.builtin.queue_memory import MemoryQueue, QueueSize
 from ghostart.errors import ConfigurationError
 from ghostart.ports.queue import Delivery
+from ghostart.testing import ManualTimer
 from ghostart.testing.contracts.queue import QueueContract
 
 VT = 10.0
-
-
-class FakeClock:
-    """A clock that moves only when told."""
-
-    def __init__(self, now: float = 1_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class TestMemoryQueue(QueueContract):
@@ -39,12 +27,12 @@ class TestMemoryQueue(QueueContract):
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> ManualTimer:
+    return ManualTimer()
 
 
 @pytest.fixture
-def queue(clock: FakeClock) -> MemoryQueue:
+def queue(clock: ManualTimer) -> MemoryQueue:
     return MemoryQueue(visibility_timeout=VT, clock=clock)
 
 
@@ -55,7 +43,7 @@ async def _take(queue: MemoryQueue) -> Delivery:
 
 
 async def test_redelivery_happens_exactly_at_the_visibility_deadline(
-    queue: MemoryQueue, clock: FakeClock
+    queue: MemoryQueue, clock: ManualTimer
 ) -> None:
     job_id = uuid.uuid4()
     await queue.enqueue(job_id)
@@ -69,7 +57,7 @@ async def test_redelivery_happens_exactly_at_the_visibility_deadline(
 
 
 async def test_enqueue_of_a_waiting_id_keeps_one_copy_due_at_the_earlier_time(
-    queue: MemoryQueue, clock: FakeClock
+    queue: MemoryQueue, clock: ManualTimer
 ) -> None:
     job_id = uuid.uuid4()
     await queue.enqueue(job_id, delay=60)
@@ -85,7 +73,7 @@ async def test_enqueue_of_a_waiting_id_keeps_one_copy_due_at_the_earlier_time(
 
 
 async def test_enqueue_of_an_id_in_flight_delivers_it_again_after_the_ack(
-    queue: MemoryQueue, clock: FakeClock
+    queue: MemoryQueue, clock: ManualTimer
 ) -> None:
     job_id = uuid.uuid4()
     await queue.enqueue(job_id)
@@ -100,7 +88,7 @@ async def test_enqueue_of_an_id_in_flight_delivers_it_again_after_the_ack(
 
 
 async def test_a_redelivery_after_the_requested_time_satisfies_an_enqueue_in_flight(
-    queue: MemoryQueue, clock: FakeClock
+    queue: MemoryQueue, clock: ManualTimer
 ) -> None:
     job_id = uuid.uuid4()
     await queue.enqueue(job_id)
@@ -114,7 +102,7 @@ async def test_a_redelivery_after_the_requested_time_satisfies_an_enqueue_in_fli
 
 
 async def test_an_earlier_redelivery_does_not_satisfy_a_delayed_enqueue_in_flight(
-    queue: MemoryQueue, clock: FakeClock
+    queue: MemoryQueue, clock: ManualTimer
 ) -> None:
     job_id = uuid.uuid4()
     await queue.enqueue(job_id)
@@ -128,7 +116,7 @@ async def test_an_earlier_redelivery_does_not_satisfy_a_delayed_enqueue_in_fligh
 
 
 async def test_nack_keeps_the_earlier_of_its_delay_and_a_pending_enqueue(
-    queue: MemoryQueue, clock: FakeClock
+    queue: MemoryQueue, clock: ManualTimer
 ) -> None:
     job_id = uuid.uuid4()
     await queue.enqueue(job_id)
@@ -139,7 +127,7 @@ async def test_nack_keeps_the_earlier_of_its_delay_and_a_pending_enqueue(
     assert (await _take(queue)).attempt == 2
 
 
-async def test_extend_never_shortens_the_deadline(queue: MemoryQueue, clock: FakeClock) -> None:
+async def test_extend_never_shortens_the_deadline(queue: MemoryQueue, clock: ManualTimer) -> None:
     await queue.enqueue(uuid.uuid4())
     delivery = await _take(queue)
     await queue.extend(delivery, seconds=1)
@@ -153,7 +141,7 @@ async def test_extend_never_shortens_the_deadline(queue: MemoryQueue, clock: Fak
 
 
 async def test_size_counts_ready_delayed_and_in_flight(
-    queue: MemoryQueue, clock: FakeClock
+    queue: MemoryQueue, clock: ManualTimer
 ) -> None:
     await queue.enqueue(uuid.uuid4())
     await queue.enqueue(uuid.uuid4())

@@ -9,20 +9,8 @@ import pytest
 from ghostart.builtin.ratelimit_memory import MemoryRateLimiter
 from ghostart.errors import InvalidInput
 from ghostart.ports.ratelimit import RateDecision
+from ghostart.testing import ManualTimer
 from ghostart.testing.contracts.ratelimit import RateLimiterContract
-
-
-class FakeClock:
-    """A clock that moves only when told."""
-
-    def __init__(self, now: float = 1_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class TestMemoryRateLimiter(RateLimiterContract):
@@ -32,7 +20,7 @@ class TestMemoryRateLimiter(RateLimiterContract):
 
 
 async def test_hits_are_spaced_by_the_emission_interval() -> None:
-    clock = FakeClock()
+    clock = ManualTimer()
     limiter = MemoryRateLimiter(clock=clock)
     for _ in range(3):
         assert (await limiter.hit("k", limit=3, period=1.0)).allowed
@@ -46,7 +34,7 @@ async def test_hits_are_spaced_by_the_emission_interval() -> None:
 
 
 async def test_a_full_period_of_quiet_restores_the_whole_burst() -> None:
-    clock = FakeClock()
+    clock = ManualTimer()
     limiter = MemoryRateLimiter(clock=clock)
     for _ in range(10):
         await limiter.hit("k", limit=10, period=60)
@@ -57,7 +45,7 @@ async def test_a_full_period_of_quiet_restores_the_whole_burst() -> None:
 
 
 async def test_float_drift_does_not_refuse_the_last_hit_of_a_burst() -> None:
-    limiter = MemoryRateLimiter(clock=FakeClock(0.1))
+    limiter = MemoryRateLimiter(clock=ManualTimer(0.1))
     decisions = [await limiter.hit("k", limit=7, period=0.7) for _ in range(7)]
     assert all(decision.allowed for decision in decisions)
     assert decisions[-1].remaining == 0
@@ -80,7 +68,7 @@ async def test_rejects_bad_arguments(kwargs: dict[str, Any], field: str) -> None
 
 
 async def test_keys_whose_time_has_passed_are_dropped() -> None:
-    clock = FakeClock()
+    clock = ManualTimer()
     limiter = MemoryRateLimiter(clock=clock)
     for index in range(1500):
         await limiter.hit(f"key-{index}", limit=1, period=1)

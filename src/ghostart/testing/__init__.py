@@ -4,6 +4,6 @@ Contract suites live in :mod:`ghostart.testing.contracts`; subclass one and prov
 to check that an adapter keeps its port's guarantees.
 """
 
-from ghostart.testing.fakes import CountingGenerator, EventRecorder, ManualClock
+from ghostart.testing.fakes import CountingGenerator, EventRecorder, ManualClock, ManualTimer
 
-__all__ = ["CountingGenerator", "EventRecorder", "ManualClock"]
+__all__ = ["CountingGenerator", "EventRecorder", "ManualClock", "ManualTimer"]

@@ -11,7 +11,7 @@ from ghostart.builtin.generator_offline import OfflineGenerator
 from ghostart.hookspecs import hookimpl
 from ghostart.models import BrandVoice, ContentRequest, DomainEvent, Draft
 
-__all__ = ["CountingGenerator", "EventRecorder", "ManualClock"]
+__all__ = ["CountingGenerator", "EventRecorder", "ManualClock", "ManualTimer"]
 
 
 class CountingGenerator:
@@ -75,6 +75,20 @@ class ManualClock:
     def set(self, when: datetime) -> None:
         """Jump to ``when``."""
         self._now = when
+
+
+class ManualTimer:
+    """A ``() -> float`` time source (like ``time.monotonic``) that moves only when told."""
+
+    def __init__(self, now: float = 1_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move forward."""
+        self.now += seconds
 
 
 class EventRecorder:
