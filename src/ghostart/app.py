@@ -137,17 +137,18 @@ class Ghostart:
         clock = clock or SystemClock()
         registry = plugins.adapter_registry()
         adapters: dict[Port, Any] = {}
-        monitor = overrides.get(Port.MONITOR.value) or registry.build(
-            Port.MONITOR, settings.monitor, BuildContext(settings, clock)
-        )
+        monitor = overrides.get(Port.MONITOR.value)
+        if monitor is None:
+            monitor = registry.build(Port.MONITOR, settings.monitor, BuildContext(settings, clock))
         adapters[Port.MONITOR] = monitor
         context = BuildContext(settings, clock, monitor)
         for port in Port:
             if port is Port.MONITOR:
                 continue
-            adapters[port] = overrides.get(port.value) or registry.build(
-                port, getattr(settings, _SETTING_OF[port]), context
-            )
+            adapter = overrides.get(port.value)
+            if adapter is None:
+                adapter = registry.build(port, getattr(settings, _SETTING_OF[port]), context)
+            adapters[port] = adapter
         return cls(settings, plugins, adapters, clock=clock, secret_box=_secret_box(settings))
 
     @staticmethod
@@ -186,7 +187,15 @@ class Ghostart:
     def start_worker(self, *, concurrency: int | None = None) -> Worker:
         """Run a worker in this process, in the background."""
         if self.worker is None:
-            self.worker = Worker(self.context, dict(self.handlers), concurrency=concurrency)
+            requeue_after = (
+                self.settings.reconcile_interval_seconds if self.queue_in_process else None
+            )
+            self.worker = Worker(
+                self.context,
+                dict(self.handlers),
+                concurrency=concurrency,
+                requeue_after=requeue_after,
+            )
             self._worker_task = asyncio.create_task(self.worker.run(), name="ghostart-worker")
         return self.worker
 

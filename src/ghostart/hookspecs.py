@@ -35,7 +35,7 @@ def ghostart_register_adapters(registry: AdapterRegistry) -> None:
 
         @hookimpl
         def ghostart_register_adapters(registry):
-            registry.add_cache("acme", lambda url, ctx: AcmeCache(url.host), package="ghostart-acme")
+            registry.add_cache("acme", lambda url, ctx: AcmeCache(url.netloc), package="ghostart-acme")
     """
 
 

@@ -145,7 +145,9 @@ class PluginManager:
         """Fan ``event`` out to every plugin; failures are reported, never raised."""
         for impl in self.hook.ghostart_handle_event.get_hookimpls():
             try:
-                result = impl.function(event=event, app=app)
+                offered = {"event": event, "app": app}
+                # Like pluggy, pass only the arguments the implementation asks for.
+                result = impl.function(**{name: offered[name] for name in impl.argnames})
                 if inspect.isawaitable(result):
                     await result
             except asyncio.CancelledError:

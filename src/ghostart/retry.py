@@ -1,7 +1,7 @@
 """``RetryPolicy``: one retry behaviour for every provider, driven only by the error taxonomy.
 
 - :class:`~ghostart.errors.RateLimited`: wait ``retry_after`` (capped), or back off if not given.
-- :class:`~ghostart.errors.TransientError`: exponential backoff with full jitter.
+- :class:`~ghostart.errors.TransientError`: exponential backoff with jitter (half to all of it).
 - :class:`~ghostart.errors.AuthExpired`: refresh credentials once, then retry.
 - anything else: no retry.
 

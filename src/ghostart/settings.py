@@ -80,6 +80,14 @@ class Settings(BaseSettings):
             raise ValueError("must not be empty")
         return value.strip() if value else value
 
+    @field_validator("default_monthly_generations", "auto_migrate", mode="before")
+    @classmethod
+    def _unset(cls, value: object) -> object:
+        # From the environment, "" / "none" / "unlimited" mean "not set" (unlimited, automatic).
+        if isinstance(value, str) and value.strip().lower() in {"", "none", "null", "unlimited"}:
+            return None
+        return value
+
     @property
     def resolved_database_url(self) -> str:
         """The store URL, defaulting to SQLite under ``home``."""

@@ -47,6 +47,7 @@ class Worker:
         *,
         concurrency: int | None = None,
         name: str | None = None,
+        requeue_after: float | None = None,
     ) -> None:
         settings = ctx.settings
         self.ctx = ctx
@@ -55,6 +56,10 @@ class Worker:
         self.lease = settings.job_lease_seconds
         self.reconcile_interval = settings.reconcile_interval_seconds
         self.grace = settings.shutdown_grace_seconds
+        #: A queued job enqueued longer ago than this is presumed lost and enqueued again. With a
+        #: shared queue that is one lease; with an in-process queue other processes' enqueues never
+        #: arrive here, so it is one reconcile interval (the queue drops ids already waiting).
+        self.requeue_after = self.lease if requeue_after is None else requeue_after
         self.owner = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stopping = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
@@ -246,7 +251,7 @@ class Worker:
         now = self.ctx.clock.now()
         async with self.ctx.store.unit_of_work() as uow:
             due = await uow.jobs.due(
-                now=now, enqueued_before=now - timedelta(seconds=self.lease), limit=limit
+                now=now, enqueued_before=now - timedelta(seconds=self.requeue_after), limit=limit
             )
             await uow.jobs.mark_enqueued([j.id for j in due], now=now)
         for job in due:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from ghostart.builtin.sql import SQLStore
 from ghostart.builtin.sql import tables as t
+from ghostart.errors import NotFound
 from ghostart.models import Organization
 from ghostart.secretbox import SecretBox, SecretBoxError
 from ghostart.services.secrets import SecretService, secret_aad
@@ -76,3 +77,9 @@ async def test_a_ciphertext_copied_to_another_row_does_not_decrypt(store: SQLSto
     with pytest.raises(SecretBoxError):
         await service.get(b.id, "webhook.secret")
     assert await service.get(a.id, "webhook.secret") == "secret-of-a"
+
+
+async def test_a_secret_for_an_unknown_organization_is_not_found(store: SQLStore) -> None:
+    service = SecretService(store, SecretBox.from_setting(f"k1:{SecretBox.generate_key()}"))
+    with pytest.raises(NotFound):
+        await service.put(uuid4(), "webhook.secret", "value")

@@ -135,3 +135,37 @@ def test_hand_registered_plugin_and_unregister() -> None:
         manager.register(Extra(), name="extra")
     manager.unregister(name)
     assert "extra" not in [p.name for p in manager.plugins()]
+
+
+async def test_event_handlers_may_take_only_the_arguments_they_need(tmp_path: Path) -> None:
+    from ghostart.hookspecs import hookimpl
+    from ghostart.models import DomainEvent
+
+    seen: list[str] = []
+
+    class EventOnly:
+        @hookimpl
+        def ghostart_handle_event(self, event: DomainEvent) -> None:
+            seen.append(event.name)
+
+    class Broken:
+        @hookimpl
+        async def ghostart_handle_event(self, event: DomainEvent, app: Ghostart) -> None:
+            raise RuntimeError("plugin bug")
+
+    app = Ghostart.from_settings(make_settings(tmp_path))
+    app.plugins.register(Broken(), name="broken")
+    app.plugins.register(EventOnly(), name="event-only")
+    await app.emit(DomainEvent(name="post.published"))
+    assert seen == ["post.published"]  # a failing plugin does not stop the others
+    assert app.monitor.counters["ghostart.errors,type=RuntimeError"] == 1  # type: ignore[attr-defined]
+    await app.aclose()
+
+
+def test_an_empty_adapter_override_is_still_used(tmp_path: Path) -> None:
+    from ghostart.builtin.cache_memory import MemoryCache
+
+    empty = MemoryCache()
+    assert len(empty) == 0  # falsy, yet an override
+    app = Ghostart.from_settings(make_settings(tmp_path), cache=empty)
+    assert app.cache is empty

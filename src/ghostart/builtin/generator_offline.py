@@ -93,6 +93,14 @@ _CLOSERS = (
 _EMOJI = ("💡", "🚀", "✅", "📌")
 
 
+def _mid_sentence(text: str) -> str:
+    """Lower a capital that only starts a sentence ("Why we..." -> "why we...", not "API ...")."""
+    first = text.split(" ", 1)[0]
+    if len(first) > 1 and first[0].isupper() and first[1:].islower():
+        return text[0].lower() + text[1:]
+    return text
+
+
 def _capitalised(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -132,7 +140,11 @@ class OfflineGenerator:
         ).digest()
         rng = random.Random(seed)
         topic = " ".join(request.topic.split()).rstrip(".!?")
-        fill = {"topic": topic, "Topic": _capitalised(topic), "audience": voice.audience}
+        fill = {
+            "topic": _mid_sentence(topic),
+            "Topic": _capitalised(topic),
+            "audience": voice.audience,
+        }
         low, high = request.length.chars
 
         opener = rng.choice(_OPENERS[request.format]).format(**fill)

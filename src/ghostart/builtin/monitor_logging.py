@@ -16,7 +16,7 @@ def _key(metric: str, tags: dict[str, str]) -> str:
 
 
 class LoggingMonitor:
-    """Never raises. ``counters`` and ``observations`` let tests and ``ghostart status`` read metrics."""
+    """Never raises. ``counters`` and ``observations`` keep metrics in memory for tests and health checks."""
 
     def __init__(self) -> None:
         self.counters: defaultdict[str, float] = defaultdict(float)

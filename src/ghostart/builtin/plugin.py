@@ -15,7 +15,10 @@ PACKAGE = "ghostart"
 def _store(url: AdapterURL, ctx: BuildContext) -> Any:
     from ghostart.builtin.sql import SQLStore
 
-    return SQLStore(url.raw)
+    raw = url.raw
+    if url.scheme == "sqlite":  # "sqlite:///x.db" is short for the async driver we ship
+        raw = "sqlite+aiosqlite" + raw[len("sqlite") :]
+    return SQLStore(raw)
 
 
 def _sqlite_cache(url: AdapterURL, ctx: BuildContext) -> Any:

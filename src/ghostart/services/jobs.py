@@ -61,7 +61,7 @@ class GenerateHandler:
         self.ctx = ctx
 
     async def handle(self, job: Job, owner: str) -> None:
-        """Generate, cache, store, notify."""
+        """Generate, store, cache, notify (the store first: it is the truth, the cache a hint)."""
         ctx = self.ctx
         async with ctx.store.unit_of_work() as uow:
             generation = await uow.generations.get(job.subject_id)
@@ -104,13 +104,6 @@ class GenerateHandler:
                 "model": draft.model,
             }
         )
-        try:
-            payload = json.dumps(cache_payload(done)).encode()
-            await ctx.cache.set(
-                cache_key(done.fingerprint), payload, ttl=ctx.settings.cache_ttl_seconds
-            )
-        except Exception as exc:  # a cache failure must not lose the draft
-            ctx.monitor.capture_exception(exc, operation="cache.set")
         async with ctx.store.unit_of_work() as uow:
             await _finish(uow, job, owner, ctx)
             await uow.generations.save(done)
@@ -126,6 +119,13 @@ class GenerateHandler:
                     "notice": draft.notice,
                 },
             )
+        try:
+            payload = json.dumps(cache_payload(done)).encode()
+            await ctx.cache.set(
+                cache_key(done.fingerprint), payload, ttl=ctx.settings.cache_ttl_seconds
+            )
+        except Exception as exc:  # the draft is stored; a cache failure costs only a later hit
+            ctx.monitor.capture_exception(exc, operation="cache.set")
         ctx.notifier.notify(done.id)
         ctx.monitor.incr("ghostart.generation.done", model=draft.model)
         await ctx.emit(

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ghostart.builtin.sql import tables as t
-from ghostart.errors import Conflict
+from ghostart.errors import Conflict, NotFound
 from ghostart.models import (
     BrandVoice,
     BrandVoiceSpec,
@@ -606,16 +606,24 @@ class SQLSecrets(_Repo):
             .where(c.id == secret_id, c.organization_id == organization_id)
             .values(ciphertext=ciphertext, name=name, updated_at=now)
         )
-        if result.rowcount == 0:
-            await self._conn.execute(
-                self._t.insert().values(
-                    id=secret_id,
-                    organization_id=organization_id,
-                    name=name,
-                    ciphertext=ciphertext,
-                    updated_at=now,
+        if result.rowcount == 1:
+            return secret_id
+        try:
+            async with self._conn.begin_nested():
+                await self._conn.execute(
+                    self._t.insert().values(
+                        id=secret_id,
+                        organization_id=organization_id,
+                        name=name,
+                        ciphertext=ciphertext,
+                        updated_at=now,
+                    )
                 )
-            )
+        except IntegrityError:
+            existing = await self.get(organization_id, name)
+            if existing is None:
+                raise NotFound(f"organization {organization_id} not found") from None
+            return existing[0]  # written concurrently under another id: the caller re-binds
         return secret_id
 
     async def get(self, organization_id: UUID, name: str) -> tuple[UUID, str] | None:

@@ -10,10 +10,12 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from ghostart.builtin.sql.migrate import upgrade
 from ghostart.builtin.sql.repositories import SQLUnitOfWork
+from ghostart.errors import ConfigurationError
 from ghostart.models import Principal
 
 __all__ = ["SQLStore"]
@@ -34,7 +36,14 @@ class SQLStore:
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite and self.url.database and self.url.database != ":memory:":
             Path(self.url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        self.engine = engine or create_async_engine(self.url, **engine_options)
+        try:
+            self.engine = engine or create_async_engine(self.url, **engine_options)
+        except (ArgumentError, InvalidRequestError, ImportError) as exc:
+            shown = self.url.render_as_string(hide_password=True)
+            raise ConfigurationError(
+                f"GHOSTART_DATABASE_URL={shown}: {exc}. Use an async driver, "
+                "e.g. sqlite+aiosqlite:///ghostart.db or postgresql+psycopg://..."
+            ) from None
         self._write_lock: asyncio.Lock | None = None
         if self.is_sqlite:
             self._write_lock = asyncio.Lock()
