@@ -1,0 +1,99 @@
+"""Developer and CI tasks: ``nox`` runs tests, lint and typecheck; ``nox -s bench`` the benchmarks.
+
+Sessions use the interpreter that runs nox (CI has only Python 3.11). Locally, virtualenvs are
+reused between runs; with ``CI=true`` they are always created fresh.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import nox
+from packaging.requirements import Requirement
+
+nox.needs_version = ">=2024.4"
+
+ROOT = Path(__file__).parent
+IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes", "on"}
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.reuse_venv = "no" if IN_CI else "yes"
+nox.options.error_on_external_run = True
+
+LINT_PATHS = ("src", "tests", "noxfile.py")
+
+
+def _pyproject(path: Path) -> dict[str, Any]:
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def _dev_requirement(name: str) -> str:
+    """A dev tool's requirement as the ``dev`` extra states it (one source of truth)."""
+    extras = _pyproject(ROOT / "pyproject.toml")["project"].get("optional-dependencies", {})
+    for requirement in extras.get("dev", []):
+        if Requirement(requirement).name.lower() == name:
+            return str(requirement)
+    return name
+
+
+def _adapters() -> list[str]:
+    """Editable install arguments for every adapter distribution under ``adapters/``."""
+    args: list[str] = []
+    for pyproject in sorted(ROOT.glob("adapters/*/pyproject.toml")):
+        directory = pyproject.parent.relative_to(ROOT).as_posix()
+        extras = _pyproject(pyproject).get("project", {}).get("optional-dependencies", {})
+        args += ["-e", f"./{directory}[test]" if "test" in extras else f"./{directory}"]
+    return args
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite (not the benchmarks) with coverage; adapters are installed too."""
+    # One resolver run, so adapters see the editable ghostart rather than one from an index.
+    session.install("-e", ".[test]", *_adapters())
+    junit = os.environ.get("GHOSTART_JUNIT_XML") or str(ROOT / "junit.xml")
+    session.run(
+        "pytest",
+        "--ignore=tests/benchmarks",
+        "--cov=ghostart",
+        "--cov-report=term-missing:skip-covered",
+        "--cov-fail-under=90",
+        f"--junitxml={junit}",
+        *session.posargs,
+    )
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Ruff lint and format check."""
+    session.install(_dev_requirement("ruff"))
+    session.run("ruff", "check", *LINT_PATHS)
+    session.run("ruff", "format", "--check", *LINT_PATHS)
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """Mypy, strict (configured in pyproject.toml)."""
+    session.install("-e", ".[test]", _dev_requirement("mypy"))
+    session.run("mypy", "src")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks: print throughput and memory ratios; they never fail on speed."""
+    session.install("-e", ".[test]")
+    session.run(
+        "pytest",
+        "tests/benchmarks",
+        "-s",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--no-cov",
+        *session.posargs,
+        env={"GHOSTART_TEST_BENCH": "1"},
+    )
