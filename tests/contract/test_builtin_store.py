@@ -9,26 +9,50 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from ghostart.builtin.sql import SQLStore
+from ghostart.builtin.sql import SQLiteStore, SQLStore
 from ghostart.builtin.sql.tables import metadata
+from ghostart.errors import ConfigurationError
+from ghostart.models import Organization
 from ghostart.testing.contracts.store import StoreContract
 
 
 class TestSQLiteStore(StoreContract):
     @pytest.fixture
-    async def store(self, tmp_path: Path) -> AsyncIterator[SQLStore]:
-        store = SQLStore(f"sqlite+aiosqlite:///{tmp_path / 'contract.db'}")
+    async def store(self, tmp_path: Path) -> AsyncIterator[SQLiteStore]:
+        store = SQLiteStore(f"sqlite:///{tmp_path / 'contract.db'}")
         await store.migrate()
         yield store
         await store.aclose()
 
 
 async def test_migrations_create_exactly_the_tables_in_code(tmp_path: Path) -> None:
-    store = SQLStore(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
+    store = SQLiteStore(f"sqlite:///{tmp_path / 'm.db'}")
     await store.migrate()
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    await store.aclose()
+    assert diff == []
+
+
+async def test_the_async_store_runs_the_same_migrations(tmp_path: Path) -> None:
+    # SQLStore is the base of the PostgreSQL store; here it runs on aiosqlite, one writer at a time.
+    store = SQLStore(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}")
+    await store.migrate()
+    org = Organization(name="Async")
+    async with store.unit_of_work() as uow:
+        await uow.organizations.add(org)
+    async with store.unit_of_work(readonly=True) as uow:
+        assert await uow.organizations.get(org.id) == org
     async with store.engine.connect() as conn:
         diff = await conn.run_sync(
             lambda c: compare_metadata(MigrationContext.configure(c), metadata)
         )
     await store.aclose()
     assert diff == []
+
+
+def test_a_url_without_a_usable_driver_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="GHOSTART_DATABASE_URL"):
+        SQLStore("sqlite:///needs-an-async-driver.db")
+    with pytest.raises(ConfigurationError, match="needs a sqlite URL"):
+        SQLiteStore("postgresql://db/x")

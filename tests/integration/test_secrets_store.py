@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 import pytest
 import sqlalchemy as sa
 
-from ghostart.builtin.sql import SQLStore
+from ghostart.builtin.sql import SQLiteStore
 from ghostart.builtin.sql import tables as t
 from ghostart.errors import NotFound
 from ghostart.models import Organization
@@ -18,13 +18,13 @@ from ghostart.services.secrets import SecretService, secret_aad
 
 @pytest.fixture
 async def store(tmp_path: Path):  # type: ignore[no-untyped-def]
-    store = SQLStore(f"sqlite+aiosqlite:///{tmp_path / 's.db'}")
+    store = SQLiteStore(f"sqlite:///{tmp_path / 's.db'}")
     await store.migrate()
     yield store
     await store.aclose()
 
 
-async def _orgs(store: SQLStore, n: int) -> list[Organization]:
+async def _orgs(store: SQLiteStore, n: int) -> list[Organization]:
     orgs = [Organization(name=f"Org {i}") for i in range(n)]
     async with store.unit_of_work() as uow:
         for org in orgs:
@@ -32,13 +32,13 @@ async def _orgs(store: SQLStore, n: int) -> list[Organization]:
     return orgs
 
 
-async def _ciphertexts(store: SQLStore) -> dict[UUID, str]:
-    async with store.engine.connect() as conn:
-        rows = (await conn.execute(sa.select(t.secrets.c.id, t.secrets.c.ciphertext))).all()
+async def _ciphertexts(store: SQLiteStore) -> dict[UUID, str]:
+    with store.engine.connect() as conn:
+        rows = (conn.execute(sa.select(t.secrets.c.id, t.secrets.c.ciphertext))).all()
     return {r[0]: r[1] for r in rows}
 
 
-async def test_rotation_then_old_key_removed_everything_decrypts(store: SQLStore) -> None:
+async def test_rotation_then_old_key_removed_everything_decrypts(store: SQLiteStore) -> None:
     k1, k2 = f"k1:{SecretBox.generate_key()}", f"k2:{SecretBox.generate_key()}"
     orgs = await _orgs(store, 7)
     values = {org.id: f"linkedin-token-{uuid4()}" for org in orgs}
@@ -61,7 +61,7 @@ async def test_rotation_then_old_key_removed_everything_decrypts(store: SQLStore
     assert all(c.split(".")[1] == "k2" for c in (await _ciphertexts(store)).values())
 
 
-async def test_a_ciphertext_copied_to_another_row_does_not_decrypt(store: SQLStore) -> None:
+async def test_a_ciphertext_copied_to_another_row_does_not_decrypt(store: SQLiteStore) -> None:
     box = SecretBox.from_setting(f"k1:{SecretBox.generate_key()}")
     service = SecretService(store, box)
     a, b = await _orgs(store, 2)
@@ -70,8 +70,8 @@ async def test_a_ciphertext_copied_to_another_row_does_not_decrypt(store: SQLSto
     stored = await _ciphertexts(store)
     [id_a] = [i for i, c in stored.items() if box.decrypt(c, aad=secret_aad(i)) == "secret-of-a"]
     [id_b] = [i for i in stored if i != id_a]
-    async with store.engine.begin() as conn:  # an attacker with database access swaps rows
-        await conn.execute(
+    with store.engine.begin() as conn:  # an attacker with database access swaps rows
+        conn.execute(
             t.secrets.update().where(t.secrets.c.id == id_b).values(ciphertext=stored[id_a])
         )
     with pytest.raises(SecretBoxError):
@@ -79,7 +79,7 @@ async def test_a_ciphertext_copied_to_another_row_does_not_decrypt(store: SQLSto
     assert await service.get(a.id, "webhook.secret") == "secret-of-a"
 
 
-async def test_a_secret_for_an_unknown_organization_is_not_found(store: SQLStore) -> None:
+async def test_a_secret_for_an_unknown_organization_is_not_found(store: SQLiteStore) -> None:
     service = SecretService(store, SecretBox.from_setting(f"k1:{SecretBox.generate_key()}"))
     with pytest.raises(NotFound):
         await service.put(uuid4(), "webhook.secret", "value")

@@ -5,7 +5,6 @@ These tests run real processes against one SQLite file, as a user would run them
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -19,7 +18,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from ghostart.builtin.sql import SQLStore
 from ghostart.builtin.sql import tables as t
 
 pytestmark = pytest.mark.slow
@@ -38,17 +36,14 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def _rows(home: Path, table: sa.Table) -> list[dict[str, Any]]:
-    async def read() -> list[dict[str, Any]]:
-        store = SQLStore(f"sqlite+aiosqlite:///{home / 'ghostart.db'}")
-        try:
-            async with store.engine.connect() as conn:
-                return [dict(r) for r in (await conn.execute(sa.select(table))).mappings()]
-        except sa.exc.OperationalError:  # not created yet
-            return []
-        finally:
-            await store.aclose()
-
-    return asyncio.run(read())
+    engine = sa.create_engine(f"sqlite:///{home / 'ghostart.db'}")
+    try:
+        with engine.connect() as conn:
+            return [dict(r) for r in conn.execute(sa.select(table)).mappings()]
+    except sa.exc.OperationalError:  # not created yet
+        return []
+    finally:
+        engine.dispose()
 
 
 def _wait_for(predicate: Any, timeout: float, what: str) -> None:

@@ -13,12 +13,9 @@ PACKAGE = "ghostart"
 
 
 def _store(url: AdapterURL, ctx: BuildContext) -> Any:
-    from ghostart.builtin.sql import SQLStore
+    from ghostart.builtin.sql import SQLiteStore
 
-    raw = url.raw
-    if url.scheme == "sqlite":  # "sqlite:///x.db" is short for the async driver we ship
-        raw = "sqlite+aiosqlite" + raw[len("sqlite") :]
-    return SQLStore(raw)
+    return SQLiteStore(url.raw)
 
 
 def _sqlite_cache(url: AdapterURL, ctx: BuildContext) -> Any:

@@ -253,9 +253,13 @@ class Store(Protocol):
     """
 
     def unit_of_work(
-        self, actor: Principal | None = None
+        self, actor: Principal | None = None, *, readonly: bool = False
     ) -> AbstractAsyncContextManager[UnitOfWork]:
-        """Open a transaction acting for ``actor`` (``None``: the system itself, e.g. the worker)."""
+        """Open a transaction acting for ``actor`` (``None``: the system itself, e.g. the worker).
+
+        ``readonly=True`` promises that the unit of work only reads, so the adapter may skip
+        write locks.
+        """
         ...
 
     async def migrate(self) -> None:

@@ -1,5 +1,5 @@
-"""The SQLAlchemy store: SQLite embedded, and the base the Postgres adapter builds on."""
+"""The SQL store: SQLite embedded, and the base the Postgres adapter builds on."""
 
-from ghostart.builtin.sql.store import SQLStore
+from ghostart.builtin.sql.store import SQLiteStore, SQLStore
 
-__all__ = ["SQLStore"]
+__all__ = ["SQLStore", "SQLiteStore"]

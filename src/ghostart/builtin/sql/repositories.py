@@ -11,9 +11,9 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ghostart.builtin.sql import tables as t
+from ghostart.builtin.sql.connection import SQLConnection
 from ghostart.errors import Conflict, NotFound
 from ghostart.models import (
     BrandVoice,
@@ -38,13 +38,13 @@ _LIVE = (GenerationStatus.PENDING.value, GenerationStatus.RUNNING.value)
 
 
 class _Repo:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: SQLConnection) -> None:
         self._conn = conn
 
     async def _insert(self, table: sa.Table, values: Mapping[str, Any], what: str) -> None:
+        # No savepoint: a failed insert fails its unit of work, which is rolled back whole.
         try:
-            async with self._conn.begin_nested():
-                await self._conn.execute(table.insert().values(**values))
+            await self._conn.execute(table.insert(), values)
         except IntegrityError as exc:
             raise Conflict(f"{what} already exists or refers to a missing row") from exc
 
@@ -232,7 +232,7 @@ class SQLBrandVoices(_Repo):
             )
             .values(**values)
         )
-        return result.rowcount == 1
+        return bool(result.rowcount == 1)
 
     async def delete(self, organization_id: UUID, voice_id: UUID) -> bool:
         result = await self._conn.execute(
@@ -240,7 +240,7 @@ class SQLBrandVoices(_Repo):
                 self._t.c.organization_id == organization_id, self._t.c.id == voice_id
             )
         )
-        return result.rowcount == 1
+        return bool(result.rowcount == 1)
 
 
 class SQLGenerations(_Repo):
@@ -408,7 +408,7 @@ class SQLPosts(_Repo):
             )
             .values(**values)
         )
-        return result.rowcount == 1
+        return bool(result.rowcount == 1)
 
     async def for_generation(self, generation_id: UUID) -> builtins.list[Post]:
         query = (
@@ -476,7 +476,7 @@ class SQLJobs(_Repo):
             .where(c.id == job_id, c.lease_owner == owner, c.status == JobStatus.RUNNING.value)
             .values(lease_until=lease_until)
         )
-        return result.rowcount == 1
+        return bool(result.rowcount == 1)
 
     async def finish(
         self,
@@ -504,7 +504,7 @@ class SQLJobs(_Repo):
             .where(c.id == job_id, c.lease_owner == owner, c.status == JobStatus.RUNNING.value)
             .values(**values)
         )
-        return result.rowcount == 1
+        return bool(result.rowcount == 1)
 
     async def due(
         self, *, now: datetime, enqueued_before: datetime, limit: int
@@ -651,13 +651,13 @@ class SQLSecrets(_Repo):
             .where(c.id == secret_id, c.ciphertext == old)
             .values(ciphertext=new, updated_at=sa.func.current_timestamp())
         )
-        return result.rowcount == 1
+        return bool(result.rowcount == 1)
 
 
 class SQLUnitOfWork:
     """All repositories on one connection, inside one transaction."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: SQLConnection) -> None:
         self.connection = conn
         self.organizations = SQLOrganizations(conn)
         self.users = SQLUsers(conn)

@@ -1,71 +1,63 @@
-"""``SQLStore``: the Store port on SQLAlchemy 2 async (SQLite here; PostgreSQL in ghostart-postgres)."""
+"""``SQLStore`` (any SQLAlchemy async URL) and ``SQLiteStore`` (the embedded default).
+
+PostgreSQL (ghostart-postgres) builds on ``SQLStore`` and sets per-transaction state in
+:meth:`SQLStore.on_begin`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, InvalidRequestError
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, InvalidRequestError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from ghostart.builtin.sql.connection import LoopConnection
 from ghostart.builtin.sql.migrate import upgrade
 from ghostart.builtin.sql.repositories import SQLUnitOfWork
-from ghostart.errors import ConfigurationError
+from ghostart.errors import ConfigurationError, TransientError
 from ghostart.models import Principal
 
-__all__ = ["SQLStore"]
+__all__ = ["SQLStore", "SQLiteStore"]
+
+
+def _bad_url(url: Any, exc: Exception) -> ConfigurationError:
+    shown = url.render_as_string(hide_password=True)
+    return ConfigurationError(
+        f"GHOSTART_DATABASE_URL={shown}: {exc}. Use e.g. sqlite:///ghostart.db "
+        "or postgresql+psycopg://user@host/db"
+    )
 
 
 class SQLStore:
-    """A store on any SQLAlchemy async URL.
-
-    On SQLite, writers are serialised: within the process by an asyncio lock (so tasks queue instead
-    of failing with "database is locked"), across processes by ``BEGIN IMMEDIATE`` and a busy timeout.
-    Subclasses set per-transaction state (PostgreSQL's role and JWT claims) in :meth:`on_begin`.
-    """
+    """A store on any SQLAlchemy async URL; one connection per unit of work."""
 
     def __init__(
         self, url: str, *, engine: AsyncEngine | None = None, **engine_options: Any
     ) -> None:
         self.url = make_url(url)
-        self.is_sqlite = self.url.get_backend_name() == "sqlite"
-        if self.is_sqlite and self.url.database and self.url.database != ":memory:":
-            Path(self.url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         try:
             self.engine = engine or create_async_engine(self.url, **engine_options)
         except (ArgumentError, InvalidRequestError, ImportError) as exc:
-            shown = self.url.render_as_string(hide_password=True)
-            raise ConfigurationError(
-                f"GHOSTART_DATABASE_URL={shown}: {exc}. Use an async driver, "
-                "e.g. sqlite+aiosqlite:///ghostart.db or postgresql+psycopg://..."
-            ) from None
-        self._write_lock: asyncio.Lock | None = None
-        if self.is_sqlite:
-            self._write_lock = asyncio.Lock()
-            _configure_sqlite(self.engine)
+            raise _bad_url(self.url, exc) from None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url.render_as_string(hide_password=True)!r})"
 
     @contextlib.asynccontextmanager
-    async def unit_of_work(self, actor: Principal | None = None) -> AsyncIterator[SQLUnitOfWork]:
+    async def unit_of_work(
+        self, actor: Principal | None = None, *, readonly: bool = False
+    ) -> AsyncIterator[SQLUnitOfWork]:
         """One transaction; committed when the block ends cleanly, rolled back on error."""
-        async with self._serialised(), self.engine.begin() as conn:
+        async with self.engine.begin() as conn:
             await self.on_begin(conn, actor)
             yield SQLUnitOfWork(conn)
-
-    @contextlib.asynccontextmanager
-    async def _serialised(self) -> AsyncIterator[None]:
-        if self._write_lock is None:
-            yield
-            return
-        async with self._write_lock:
-            yield
 
     async def on_begin(self, conn: AsyncConnection, actor: Principal | None) -> None:
         """Hook run at the start of every transaction (no-op here)."""
@@ -80,8 +72,91 @@ class SQLStore:
         await self.engine.dispose()
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+class SQLiteStore:
+    """The embedded store: one SQLite file, statements run on the event loop.
+
+    Writers are serialised within the process by an asyncio lock and across processes by
+    ``BEGIN IMMEDIATE``; a busy database is waited for asynchronously (never blocking the loop
+    for long). Read-only units of work take no lock. WAL lets readers and one writer overlap.
+    """
+
+    #: How long a writer waits for another process to release the database.
+    busy_wait_seconds = 15.0
+
+    def __init__(self, url: str) -> None:
+        parsed = make_url(url)
+        if parsed.get_backend_name() != "sqlite":
+            raise ConfigurationError(f"SQLiteStore needs a sqlite URL, got {parsed.drivername}")
+        self.url = parsed.set(drivername="sqlite+pysqlite")
+        database = self.url.database
+        if database and database != ":memory:":
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # No reset-on-return rollback: every connection comes back committed or rolled back.
+            self.engine: Engine = create_engine(self.url, pool_reset_on_return=None)
+        except (ArgumentError, InvalidRequestError) as exc:
+            raise _bad_url(self.url, exc) from None
+        _configure_sqlite(self.engine)
+        self._write_lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url.database!r})"
+
+    @contextlib.asynccontextmanager
+    async def unit_of_work(
+        self, actor: Principal | None = None, *, readonly: bool = False
+    ) -> AsyncIterator[SQLUnitOfWork]:
+        """One transaction; committed when the block ends cleanly, rolled back on error."""
+        if readonly:
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(ghostart_readonly=True)
+                with conn.begin():
+                    yield SQLUnitOfWork(LoopConnection(conn))
+            return
+        async with self._write_lock:
+            conn = await self._begin_immediate()
+            try:
+                yield SQLUnitOfWork(LoopConnection(conn))
+            except BaseException:
+                conn.rollback()
+                raise
+            else:
+                conn.commit()
+            finally:
+                conn.close()
+
+    async def _begin_immediate(self) -> Connection:
+        deadline = time.monotonic() + self.busy_wait_seconds
+        delay = 0.002
+        while True:
+            conn = self.engine.connect()
+            try:
+                conn.begin()
+                return conn
+            except OperationalError as exc:
+                conn.close()
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() > deadline:
+                    raise TransientError(
+                        "the SQLite database stayed locked by another process"
+                    ) from exc
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+    async def migrate(self) -> None:
+        """Run the Alembic migrations up to the newest revision."""
+        async with self._write_lock:
+            with self.engine.begin() as conn:
+                upgrade(conn)
+
+    async def aclose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, issue BEGIN (so BEGIN IMMEDIATE and savepoints work).
         dbapi_connection.isolation_level = None
@@ -89,9 +164,11 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        # Short: a locked database is waited for asynchronously in _begin_immediate.
+        cursor.execute("PRAGMA busy_timeout=50")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        readonly = conn.get_execution_options().get("ghostart_readonly", False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
