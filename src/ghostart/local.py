@@ -28,7 +28,7 @@ async def local_principal(
     created = False
     user_id = UUID(str(state["user_id"])) if "user_id" in state else None
     if user_id is not None:
-        async with app.store.unit_of_work() as uow:
+        async with app.store.unit_of_work(readonly=True) as uow:
             if await uow.users.get(user_id) is None:  # the database was reset
                 user_id, orgs = None, {}
     if user_id is None:

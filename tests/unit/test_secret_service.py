@@ -85,7 +85,9 @@ class FakeStore:
         return FakeSecrets(rows)
 
     @asynccontextmanager
-    async def unit_of_work(self, actor: Any = None) -> AsyncIterator[FakeUnitOfWork]:
+    async def unit_of_work(
+        self, actor: Any = None, *, readonly: bool = False
+    ) -> AsyncIterator[FakeUnitOfWork]:
         self.opened += 1
         working = dict(self.rows)
         yield FakeUnitOfWork(self.make_secrets(working))

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-
-import aiosqlite
 
 from ghostart.errors import ConfigurationError, TransientError
 
 __all__ = ["SQLiteCache"]
 
-_BUSY_TIMEOUT_MS = 5_000
+# Short: statements run on the event loop, and a cache that is busy is better skipped.
+_BUSY_TIMEOUT_MS = 100
 # Count and evict after this many sets rather than on every one.
 _PRUNE_EVERY = 100
 # A read refreshes ``touched_at`` only when it is older than this, so most reads write nothing.
@@ -51,8 +49,8 @@ class SQLiteCache:
     The file and its parent directory are created on first use. One connection serves every
     task of the process; other processes may open the same file at the same time. Expired
     entries are dropped when read and, with the least recently touched ones beyond
-    ``max_entries``, every ``100`` sets. Call :meth:`aclose` (or use ``async with``) when done:
-    the connection runs in a thread that would otherwise keep the process alive.
+    ``max_entries``, every ``100`` sets. Call :meth:`aclose` (or use ``async with``) when done.
+    Statements run on the event loop: each takes microseconds, less than a hop to a thread.
 
     Args:
         path: The database file, or ``":memory:"``.
@@ -76,23 +74,20 @@ class SQLiteCache:
         self._default_ttl = default_ttl
         self._max_entries = max_entries
         self._clock = clock
-        self._conn: aiosqlite.Connection | None = None
+        self._conn: sqlite3.Connection | None = None
         self._closed = False
-        self._lock = asyncio.Lock()
         self._sets_since_prune = 0
 
     async def open(self) -> None:
         """Connect and create the table now rather than on first use."""
-        async with self._lock:
-            await self._connect()
+        self._connect()
 
     async def aclose(self) -> None:
         """Close the connection; the cache can not be used afterwards."""
-        async with self._lock:
-            self._closed = True
-            if self._conn is not None:
-                conn, self._conn = self._conn, None
-                await conn.close()
+        self._closed = True
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            conn.close()
 
     async def __aenter__(self) -> SQLiteCache:
         """Open the cache."""
@@ -110,83 +105,78 @@ class SQLiteCache:
 
     async def get(self, key: str) -> bytes | None:
         """The value, or ``None`` when absent or expired."""
-        async with self._session() as conn:
+        with self._session() as conn:
             now = self._clock()
-            async with conn.execute(
+            row = conn.execute(
                 "SELECT value, expires_at, touched_at FROM cache_entries WHERE key = ?", (key,)
-            ) as cursor:
-                row = await cursor.fetchone()
+            ).fetchone()
             if row is None:
                 return None
             value, expires_at, touched_at = row
             if expires_at is not None and expires_at <= now:
                 # Conditional, so that a fresh value another process just wrote survives.
-                await conn.execute(
+                conn.execute(
                     "DELETE FROM cache_entries WHERE key = ? AND expires_at <= ?", (key, now)
                 )
                 return None
             if touched_at is None or now - touched_at > _TOUCH_AFTER:
-                await conn.execute(
-                    "UPDATE cache_entries SET touched_at = ? WHERE key = ?", (now, key)
-                )
+                conn.execute("UPDATE cache_entries SET touched_at = ? WHERE key = ?", (now, key))
             return bytes(value)
 
     async def set(self, key: str, value: bytes, *, ttl: float | None = None) -> None:
         """Store ``value``; ``ttl`` in seconds, ``None`` for the default, ``<= 0`` to forget."""
         ttl = self._default_ttl if ttl is None else ttl
-        async with self._session() as conn:
+        with self._session() as conn:
             if ttl is not None and ttl <= 0:
-                await conn.execute("DELETE FROM cache_entries WHERE key = ?", (key,))
+                conn.execute("DELETE FROM cache_entries WHERE key = ?", (key,))
                 return
             now = self._clock()
             expires_at = None if ttl is None else now + ttl
-            await conn.execute(_UPSERT, (key, bytes(value), expires_at, now))
+            conn.execute(_UPSERT, (key, bytes(value), expires_at, now))
             self._sets_since_prune += 1
             if self._sets_since_prune >= _PRUNE_EVERY:
                 self._sets_since_prune = 0
-                await self._prune(conn, now)
+                self._prune(conn, now)
 
     async def delete(self, key: str) -> None:
         """Forget ``key``; a missing key is not an error."""
-        async with self._session() as conn:
-            await conn.execute("DELETE FROM cache_entries WHERE key = ?", (key,))
+        with self._session() as conn:
+            conn.execute("DELETE FROM cache_entries WHERE key = ?", (key,))
 
-    async def _prune(self, conn: aiosqlite.Connection, now: float) -> None:
-        await conn.execute(
+    def _prune(self, conn: sqlite3.Connection, now: float) -> None:
+        conn.execute(
             "DELETE FROM cache_entries WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,)
         )
-        async with conn.execute("SELECT count(*) FROM cache_entries") as cursor:
-            row = await cursor.fetchone()
+        row = conn.execute("SELECT count(*) FROM cache_entries").fetchone()
         excess = (row[0] if row else 0) - self._max_entries
         if excess > 0:
-            await conn.execute(_EVICT_OLDEST, (excess,))
+            conn.execute(_EVICT_OLDEST, (excess,))
 
-    @asynccontextmanager
-    async def _session(self) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._lock:
-            try:
-                yield await self._connect()
-            except sqlite3.OperationalError as exc:
-                # Typically "database is locked" after busy_timeout: worth a retry.
-                raise TransientError(f"SQLite cache: {exc}", provider="sqlite") from exc
+    @contextmanager
+    def _session(self) -> Iterator[sqlite3.Connection]:
+        try:
+            yield self._connect()
+        except sqlite3.OperationalError as exc:
+            # Typically "database is locked" after the busy timeout: worth a retry.
+            raise TransientError(f"SQLite cache: {exc}", provider="sqlite") from exc
 
-    async def _connect(self) -> aiosqlite.Connection:
+    def _connect(self) -> sqlite3.Connection:
         if self._closed:
             raise RuntimeError("SQLiteCache is closed")
         if self._conn is not None:
             return self._conn
         if str(self._path) != ":memory:":
-            await asyncio.to_thread(Path(self._path).parent.mkdir, parents=True, exist_ok=True)
+            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
         # Autocommit: every statement is its own short transaction, so no reader ever holds a
         # lock it would need to upgrade (the case busy_timeout can not resolve).
-        conn = await aiosqlite.connect(self._path, isolation_level=None)
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         try:
-            await conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("PRAGMA synchronous = NORMAL")
-            await conn.executescript(_SCHEMA)
+            conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.executescript(_SCHEMA)
         except BaseException:
-            await conn.close()
+            conn.close()
             raise
         self._conn = conn
         return conn

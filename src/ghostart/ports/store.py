@@ -145,6 +145,17 @@ class PostRepository(Protocol):
 
     async def for_generation(self, generation_id: UUID) -> builtins.list[Post]: ...
 
+    async def move_for_generation(
+        self,
+        generation_id: UUID,
+        *,
+        from_statuses: tuple[PostStatus, ...],
+        changes: dict[str, object],
+        now: datetime,
+    ) -> builtins.list[Post]:
+        """Apply ``changes`` to the generation's posts in ``from_statuses`` (bumping revisions)."""
+        ...
+
 
 class JobRepository(Protocol):
     """The outbox. Claims are compare-and-set, so one job runs in one place at a time."""

@@ -38,7 +38,7 @@ class BrandVoiceService:
     async def get(self, principal: Principal, voice_id: UUID) -> BrandVoice:
         """One brand voice of the principal's organization."""
         authorize(principal, Permission.BRAND_VOICE_READ)
-        async with self.ctx.store.unit_of_work(principal) as uow:
+        async with self.ctx.store.unit_of_work(principal, readonly=True) as uow:
             voice = await uow.brand_voices.get(principal.organization_id, voice_id)
         if voice is None:
             raise NotFound(f"brand voice {voice_id} not found")
@@ -47,7 +47,7 @@ class BrandVoiceService:
     async def list(self, principal: Principal) -> list[BrandVoice]:
         """Every brand voice of the organization, oldest first."""
         authorize(principal, Permission.BRAND_VOICE_READ)
-        async with self.ctx.store.unit_of_work(principal) as uow:
+        async with self.ctx.store.unit_of_work(principal, readonly=True) as uow:
             return await uow.brand_voices.list(principal.organization_id)
 
     async def update(

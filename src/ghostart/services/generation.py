@@ -81,7 +81,7 @@ class GenerationService:
         authorize(principal, Permission.POST_CREATE)
         await self._rate_limit(principal)
         org_id = principal.organization_id
-        async with self.ctx.store.unit_of_work(principal) as uow:
+        async with self.ctx.store.unit_of_work(principal, readonly=True) as uow:
             if await uow.organizations.get(org_id) is None:
                 raise NotFound(f"organization {org_id} not found")
             voice = await self._voice(uow, org_id, req.brand_voice_id)
@@ -120,16 +120,17 @@ class GenerationService:
                 created_at=now,
             )
             generation, created = await uow.generations.add_or_join(candidate)
-            if created:
+            if created and plan.monthly_generations is not None:
                 await uow.organizations.lock(org_id)  # serialise quota checks of one organization
                 used = await uow.generations.count_since(org_id, month_start(now))
-                if plan.monthly_generations is not None and used > plan.monthly_generations:
+                if used > plan.monthly_generations:
                     raise QuotaExceeded(
                         f"plan '{plan.name}' allows {plan.monthly_generations} generations a month; "
                         "all are used",
                         plan=plan.name,
                         limit=plan.monthly_generations,
                     )
+            if created:
                 job = Job(
                     kind=JobKind.GENERATE,
                     organization_id=org_id,
@@ -160,7 +161,7 @@ class GenerationService:
 
     async def get(self, principal: Principal, post_id: UUID) -> Post:
         """A post the principal may read."""
-        async with self.ctx.store.unit_of_work(principal) as uow:
+        async with self.ctx.store.unit_of_work(principal, readonly=True) as uow:
             post = await uow.posts.get(principal.organization_id, post_id)
         if post is None or not can(principal, Permission.POST_READ_OWN, owner_id=post.author_id):
             raise NotFound(f"post {post_id} not found")
@@ -197,7 +198,7 @@ class GenerationService:
         authorize(principal, Permission.ORG_READ)
         plan = await self.ctx.billing.plan_for(principal.organization_id)
         now = self.ctx.clock.now()
-        async with self.ctx.store.unit_of_work(principal) as uow:
+        async with self.ctx.store.unit_of_work(principal, readonly=True) as uow:
             used = await uow.generations.count_since(principal.organization_id, month_start(now))
             usage = await uow.usage.totals(principal.organization_id, since=month_start(now))
         result = QuotaStatus(plan=plan.name, limit=plan.monthly_generations, used=used)

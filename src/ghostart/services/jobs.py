@@ -182,17 +182,9 @@ class GenerateHandler:
         from_: tuple[PostStatus, ...],
         fields: dict[str, object],
     ) -> list[Post]:
-        moved = []
-        now = self.ctx.clock.now()
-        for post in await uow.posts.for_generation(generation_id):
-            if post.status not in from_:
-                continue
-            updated = post.model_copy(
-                update=fields | {"revision": post.revision + 1, "updated_at": now}
-            )
-            if await uow.posts.update(updated, expected_revision=post.revision):
-                moved.append(updated)
-        return moved
+        return await uow.posts.move_for_generation(
+            generation_id, from_statuses=from_, changes=fields, now=self.ctx.clock.now()
+        )
 
 
 class PublishHandler:

@@ -62,7 +62,7 @@ class OrganizationService:
 
     async def principal_for(self, user_id: UUID, organization_id: UUID) -> Principal:
         """The principal of ``user_id`` acting in ``organization_id``."""
-        async with self.ctx.store.unit_of_work() as uow:
+        async with self.ctx.store.unit_of_work(readonly=True) as uow:
             if await uow.organizations.get(organization_id) is None:
                 raise NotFound(f"organization {organization_id} not found")
             membership = await uow.memberships.get(organization_id, user_id)
@@ -73,7 +73,7 @@ class OrganizationService:
     async def get(self, principal: Principal) -> Organization:
         """The principal's organization."""
         authorize(principal, Permission.ORG_READ)
-        async with self.ctx.store.unit_of_work(principal) as uow:
+        async with self.ctx.store.unit_of_work(principal, readonly=True) as uow:
             org = await uow.organizations.get(principal.organization_id)
         if org is None:
             raise NotFound(f"organization {principal.organization_id} not found")
@@ -85,7 +85,7 @@ class OrganizationService:
         """Replace the organization's settings."""
         authorize(principal, Permission.ORG_MANAGE)
         settings = OrganizationSettings.parse(settings)
-        async with self.ctx.store.unit_of_work(principal) as uow:
+        async with self.ctx.store.unit_of_work(principal, readonly=True) as uow:
             await uow.organizations.update_settings(principal.organization_id, settings)
         return await self.get(principal)
 

@@ -66,7 +66,7 @@ class ReviewService:
             if author_id not in (None, principal.user_id):
                 authorize(principal, Permission.POST_READ_ANY)
             author_id = principal.user_id
-        async with self.ctx.store.unit_of_work(principal) as uow:
+        async with self.ctx.store.unit_of_work(principal, readonly=True) as uow:
             return await uow.posts.list(
                 principal.organization_id,
                 author_id=author_id,

@@ -99,7 +99,7 @@ class SecretService:
             SecretBoxError: The stored value does not decrypt (tampered, moved, or unknown key).
         """
         _check_name(name)
-        async with self._store.unit_of_work() as uow:
+        async with self._store.unit_of_work(readonly=True) as uow:
             row = await uow.secrets.get(organization_id, name)
         if row is None:
             raise NotFound(f"no secret named {name!r}", name=name)

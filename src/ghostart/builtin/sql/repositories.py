@@ -410,6 +410,23 @@ class SQLPosts(_Repo):
         )
         return bool(result.rowcount == 1)
 
+    async def move_for_generation(
+        self,
+        generation_id: UUID,
+        *,
+        from_statuses: tuple[PostStatus, ...],
+        changes: dict[str, object],
+        now: datetime,
+    ) -> builtins.list[Post]:
+        c = self._t.c
+        query = (
+            self._t.update()
+            .where(c.generation_id == generation_id, c.status.in_([s.value for s in from_statuses]))
+            .values(**changes, revision=c.revision + 1, updated_at=now)
+            .returning(*self._t.c)
+        )
+        return [self._model(r) for r in (await self._conn.execute(query)).mappings()]
+
     async def for_generation(self, generation_id: UUID) -> builtins.list[Post]:
         query = (
             sa.select(self._t)
