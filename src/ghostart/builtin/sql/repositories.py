@@ -35,6 +35,76 @@ from ghostart.models import (
 __all__ = ["SQLUnitOfWork"]
 
 _LIVE = (GenerationStatus.PENDING.value, GenerationStatus.RUNNING.value)
+_b = sa.bindparam
+
+
+class _Q:
+    """Hot statements, built once: building and cache-keying a statement costs more than running it.
+
+    Bind parameters in WHERE clauses are prefixed ``b_``; other parameters become SET columns.
+    """
+
+    org_get = sa.select(t.organizations).where(t.organizations.c.id == _b("b_id"))
+    voice_get = sa.select(t.brand_voices).where(
+        t.brand_voices.c.organization_id == _b("b_org"), t.brand_voices.c.id == _b("b_id")
+    )
+    voice_list = (
+        sa.select(t.brand_voices)
+        .where(t.brand_voices.c.organization_id == _b("b_org"))
+        .order_by(t.brand_voices.c.created_at, t.brand_voices.c.id)
+    )
+    gen_insert_if_new = t.generations.insert()
+    gen_get = sa.select(t.generations).where(t.generations.c.id == _b("b_id"))
+    gen_live = sa.select(t.generations).where(
+        t.generations.c.organization_id == _b("b_org"),
+        t.generations.c.fingerprint == _b("b_fp"),
+        t.generations.c.status.in_(_LIVE),
+    )
+    gen_recent = (
+        sa.select(t.generations)
+        .where(
+            t.generations.c.organization_id == _b("b_org"),
+            t.generations.c.fingerprint == _b("b_fp"),
+            t.generations.c.status == GenerationStatus.SUCCEEDED.value,
+            t.generations.c.finished_at >= _b("b_since", type_=t.generations.c.finished_at.type),
+        )
+        .order_by(t.generations.c.finished_at.desc())
+        .limit(1)
+    )
+    gen_save = t.generations.update().where(t.generations.c.id == _b("b_id"))
+    post_get = sa.select(t.posts).where(
+        t.posts.c.organization_id == _b("b_org"), t.posts.c.id == _b("b_id")
+    )
+    post_update = t.posts.update().where(
+        t.posts.c.organization_id == _b("b_org"),
+        t.posts.c.id == _b("b_id"),
+        t.posts.c.revision == _b("b_expected"),
+    )
+    job_get = sa.select(t.jobs).where(t.jobs.c.id == _b("b_id"))
+    job_claim = (
+        t.jobs.update()
+        .where(
+            t.jobs.c.id == _b("b_id"),
+            sa.or_(
+                sa.and_(
+                    t.jobs.c.status == JobStatus.QUEUED.value,
+                    t.jobs.c.run_at <= _b("b_now", type_=t.jobs.c.run_at.type),
+                ),
+                sa.and_(
+                    t.jobs.c.status == JobStatus.RUNNING.value,
+                    t.jobs.c.lease_until < _b("b_now", type_=t.jobs.c.run_at.type),
+                ),
+            ),
+        )
+        .values(status=JobStatus.RUNNING.value, attempts=t.jobs.c.attempts + 1)
+        .returning(*t.jobs.c)
+    )
+    job_finish = t.jobs.update().where(
+        t.jobs.c.id == _b("b_id"),
+        t.jobs.c.lease_owner == _b("b_owner"),
+        t.jobs.c.status == JobStatus.RUNNING.value,
+    )
+    inserts = {table.name: table.insert() for table in t.metadata.sorted_tables}
 
 
 class _Repo:
@@ -44,7 +114,7 @@ class _Repo:
     async def _insert(self, table: sa.Table, values: Mapping[str, Any], what: str) -> None:
         # No savepoint: a failed insert fails its unit of work, which is rolled back whole.
         try:
-            await self._conn.execute(table.insert(), values)
+            await self._conn.execute(_Q.inserts[table.name], values)
         except IntegrityError as exc:
             raise Conflict(f"{what} already exists or refers to a missing row") from exc
 
@@ -64,15 +134,7 @@ class SQLOrganizations(_Repo):
         )
 
     async def get(self, organization_id: UUID) -> Organization | None:
-        row = (
-            (
-                await self._conn.execute(
-                    sa.select(t.organizations).where(t.organizations.c.id == organization_id)
-                )
-            )
-            .mappings()
-            .first()
-        )
+        row = (await self._conn.execute(_Q.org_get, {"b_id": organization_id})).mappings().first()
         return Organization.model_validate(dict(row)) if row else None
 
     async def list_for_user(self, user_id: UUID) -> builtins.list[Organization]:
@@ -206,19 +268,13 @@ class SQLBrandVoices(_Repo):
         await self._insert(self._t, self._values(voice), "brand voice")
 
     async def get(self, organization_id: UUID, voice_id: UUID) -> BrandVoice | None:
-        query = sa.select(self._t).where(
-            self._t.c.organization_id == organization_id, self._t.c.id == voice_id
-        )
-        row = (await self._conn.execute(query)).mappings().first()
+        params = {"b_org": organization_id, "b_id": voice_id}
+        row = (await self._conn.execute(_Q.voice_get, params)).mappings().first()
         return self._model(row) if row else None
 
     async def list(self, organization_id: UUID) -> builtins.list[BrandVoice]:
-        query = (
-            sa.select(self._t)
-            .where(self._t.c.organization_id == organization_id)
-            .order_by(self._t.c.created_at, self._t.c.id)
-        )
-        return [self._model(r) for r in (await self._conn.execute(query)).mappings()]
+        result = await self._conn.execute(_Q.voice_list, {"b_org": organization_id})
+        return [self._model(r) for r in result.mappings()]
 
     async def update(self, voice: BrandVoice, *, expected_version: int) -> bool:
         values = self._values(voice)
@@ -264,12 +320,8 @@ class SQLGenerations(_Repo):
         return Generation.model_validate(dict(row))
 
     async def _live(self, organization_id: UUID, fingerprint: str) -> Generation | None:
-        query = sa.select(self._t).where(
-            self._t.c.organization_id == organization_id,
-            self._t.c.fingerprint == fingerprint,
-            self._t.c.status.in_(_LIVE),
-        )
-        row = (await self._conn.execute(query)).mappings().first()
+        params = {"b_org": organization_id, "b_fp": fingerprint}
+        row = (await self._conn.execute(_Q.gen_live, params)).mappings().first()
         return self._model(row) if row else None
 
     async def add_or_join(self, generation: Generation) -> tuple[Generation, bool]:
@@ -278,7 +330,7 @@ class SQLGenerations(_Repo):
             return live, False
         try:
             async with self._conn.begin_nested():
-                await self._conn.execute(self._t.insert().values(**self._values(generation)))
+                await self._conn.execute(_Q.inserts["generations"], self._values(generation))
         except IntegrityError:
             # Another transaction inserted the same fingerprint first; join it.
             live = await self._live(generation.organization_id, generation.fingerprint)
@@ -288,28 +340,14 @@ class SQLGenerations(_Repo):
         return generation, True
 
     async def get(self, generation_id: UUID) -> Generation | None:
-        row = (
-            (await self._conn.execute(sa.select(self._t).where(self._t.c.id == generation_id)))
-            .mappings()
-            .first()
-        )
+        row = (await self._conn.execute(_Q.gen_get, {"b_id": generation_id})).mappings().first()
         return self._model(row) if row else None
 
     async def find_recent(
         self, organization_id: UUID, fingerprint: str, *, since: datetime
     ) -> Generation | None:
-        query = (
-            sa.select(self._t)
-            .where(
-                self._t.c.organization_id == organization_id,
-                self._t.c.fingerprint == fingerprint,
-                self._t.c.status == GenerationStatus.SUCCEEDED.value,
-                self._t.c.finished_at >= since,
-            )
-            .order_by(self._t.c.finished_at.desc())
-            .limit(1)
-        )
-        row = (await self._conn.execute(query)).mappings().first()
+        params = {"b_org": organization_id, "b_fp": fingerprint, "b_since": since}
+        row = (await self._conn.execute(_Q.gen_recent, params)).mappings().first()
         return self._model(row) if row else None
 
     async def count_since(self, organization_id: UUID, since: datetime) -> int:
@@ -322,9 +360,8 @@ class SQLGenerations(_Repo):
 
     async def save(self, generation: Generation) -> None:
         values = self._values(generation)
-        await self._conn.execute(
-            self._t.update().where(self._t.c.id == generation.id).values(**values)
-        )
+        del values["id"]
+        await self._conn.execute(_Q.gen_save, values | {"b_id": generation.id})
 
 
 class SQLPosts(_Repo):
@@ -370,10 +407,8 @@ class SQLPosts(_Repo):
         await self._insert(self._t, self._values(post), "post")
 
     async def get(self, organization_id: UUID, post_id: UUID) -> Post | None:
-        query = sa.select(self._t).where(
-            self._t.c.organization_id == organization_id, self._t.c.id == post_id
-        )
-        row = (await self._conn.execute(query)).mappings().first()
+        params = {"b_org": organization_id, "b_id": post_id}
+        row = (await self._conn.execute(_Q.post_get, params)).mappings().first()
         return self._model(row) if row else None
 
     async def list(
@@ -399,15 +434,8 @@ class SQLPosts(_Repo):
         values = self._values(post)
         for key in ("id", "organization_id", "author_id", "created_at"):
             del values[key]
-        result = await self._conn.execute(
-            self._t.update()
-            .where(
-                self._t.c.organization_id == post.organization_id,
-                self._t.c.id == post.id,
-                self._t.c.revision == expected_revision,
-            )
-            .values(**values)
-        )
+        params = {"b_org": post.organization_id, "b_id": post.id, "b_expected": expected_revision}
+        result = await self._conn.execute(_Q.post_update, values | params)
         return bool(result.rowcount == 1)
 
     async def move_for_generation(
@@ -454,36 +482,20 @@ class SQLJobs(_Repo):
         await self._insert(self._t, self._values(job), "job")
 
     async def get(self, job_id: UUID) -> Job | None:
-        row = (
-            (await self._conn.execute(sa.select(self._t).where(self._t.c.id == job_id)))
-            .mappings()
-            .first()
-        )
+        row = (await self._conn.execute(_Q.job_get, {"b_id": job_id})).mappings().first()
         return self._model(row) if row else None
 
     async def claim(
         self, job_id: UUID, *, owner: str, now: datetime, lease_until: datetime
     ) -> Job | None:
-        c = self._t.c
-        query = (
-            self._t.update()
-            .where(
-                c.id == job_id,
-                sa.or_(
-                    sa.and_(c.status == JobStatus.QUEUED.value, c.run_at <= now),
-                    sa.and_(c.status == JobStatus.RUNNING.value, c.lease_until < now),
-                ),
-            )
-            .values(
-                status=JobStatus.RUNNING.value,
-                lease_owner=owner,
-                lease_until=lease_until,
-                attempts=c.attempts + 1,
-                updated_at=now,
-            )
-            .returning(*self._t.c)
-        )
-        row = (await self._conn.execute(query)).mappings().first()
+        params = {
+            "b_id": job_id,
+            "b_now": now,
+            "lease_owner": owner,
+            "lease_until": lease_until,
+            "updated_at": now,
+        }
+        row = (await self._conn.execute(_Q.job_claim, params)).mappings().first()
         return self._model(row) if row else None
 
     async def extend(self, job_id: UUID, *, owner: str, lease_until: datetime) -> bool:
@@ -505,7 +517,6 @@ class SQLJobs(_Repo):
         error: str | None = None,
         run_at: datetime | None = None,
     ) -> bool:
-        c = self._t.c
         values: dict[str, Any] = {
             "status": JobStatus(status).value,
             "lease_owner": None,
@@ -516,11 +527,8 @@ class SQLJobs(_Repo):
         if run_at is not None:
             values["run_at"] = run_at
             values["enqueued_at"] = None
-        result = await self._conn.execute(
-            self._t.update()
-            .where(c.id == job_id, c.lease_owner == owner, c.status == JobStatus.RUNNING.value)
-            .values(**values)
-        )
+        params = values | {"b_id": job_id, "b_owner": owner}
+        result = await self._conn.execute(_Q.job_finish, params)
         return bool(result.rowcount == 1)
 
     async def due(
