@@ -63,11 +63,14 @@ class Worker:
         self.owner = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stopping = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
+        self._receivers: list[asyncio.Task[None]] = []
         self.processed = 0
 
     def stop(self) -> None:
         """Stop taking new jobs; ``run`` returns once in-flight jobs finish or are released."""
         self._stopping.set()
+        for receiver in self._receivers:
+            receiver.cancel()
 
     @property
     def in_flight(self) -> int:
@@ -88,14 +91,24 @@ class Worker:
             log.info("worker %s stopped after %d jobs", self.owner, self.processed)
 
     async def _consume(self) -> None:
+        # A few receivers in parallel, so that taking jobs off the queue never becomes the
+        # bottleneck of a busy event loop; the semaphore bounds the jobs running at once.
         slots = asyncio.Semaphore(self.concurrency)
+        self._receivers = [
+            asyncio.create_task(self._receive_loop(slots)) for _ in range(min(self.concurrency, 4))
+        ]
+        if self._stopping.is_set():
+            self.stop()
+        await asyncio.gather(*self._receivers, return_exceptions=True)
+
+    async def _receive_loop(self, slots: asyncio.Semaphore) -> None:
         while not self._stopping.is_set():
             await slots.acquire()
-            if self._stopping.is_set():
-                slots.release()
-                break
             try:
-                delivery = await self._receive()
+                delivery = await self.ctx.queue.receive(timeout=1.0)
+            except asyncio.CancelledError:  # stop(): anything taken is redelivered later
+                slots.release()
+                raise
             except Exception as exc:
                 slots.release()
                 self.ctx.monitor.capture_exception(exc, operation="queue.receive")
@@ -114,21 +127,6 @@ class Worker:
             slots.release()
 
         return done
-
-    async def _receive(self) -> Delivery | None:
-        """Wait for a delivery, but return at once when asked to stop."""
-        receive = asyncio.ensure_future(self.ctx.queue.receive(timeout=1.0))
-        stopping = asyncio.ensure_future(self._stopping.wait())
-        try:
-            await asyncio.wait({receive, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopping.cancel()
-        if receive.done():
-            return receive.result()
-        receive.cancel()  # anything it had taken is redelivered after the visibility timeout
-        with contextlib.suppress(asyncio.CancelledError):
-            await receive
-        return None
 
     async def _drain(self) -> None:
         if not self._running:

@@ -10,6 +10,8 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as postgresql_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import IntegrityError
 
 from ghostart.builtin.sql import tables as t
@@ -53,7 +55,6 @@ class _Q:
         .where(t.brand_voices.c.organization_id == _b("b_org"))
         .order_by(t.brand_voices.c.created_at, t.brand_voices.c.id)
     )
-    gen_insert_if_new = t.generations.insert()
     gen_get = sa.select(t.generations).where(t.generations.c.id == _b("b_id"))
     gen_live = sa.select(t.generations).where(
         t.generations.c.organization_id == _b("b_org"),
@@ -105,6 +106,20 @@ class _Q:
         t.jobs.c.status == JobStatus.RUNNING.value,
     )
     inserts = {table.name: table.insert() for table in t.metadata.sorted_tables}
+    # INSERT ... ON CONFLICT DO NOTHING, per dialect: no savepoint, no exception on a duplicate.
+    gen_insert_new = {
+        name: module.insert(t.generations).on_conflict_do_nothing(
+            index_elements=["organization_id", "fingerprint"],
+            index_where=t.generations.c.status.in_(_LIVE),
+        )
+        for name, module in (("sqlite", sqlite_dialect), ("postgresql", postgresql_dialect))
+    }
+    usage_insert_new = {
+        name: module.insert(t.usage_records).on_conflict_do_nothing(
+            index_elements=["generation_id"]
+        )
+        for name, module in (("sqlite", sqlite_dialect), ("postgresql", postgresql_dialect))
+    }
 
 
 class _Repo:
@@ -325,6 +340,15 @@ class SQLGenerations(_Repo):
         return self._model(row) if row else None
 
     async def add_or_join(self, generation: Generation) -> tuple[Generation, bool]:
+        insert_new = _Q.gen_insert_new.get(self._conn.dialect.name)
+        if insert_new is not None:
+            result = await self._conn.execute(insert_new, self._values(generation))
+            if result.rowcount == 1:
+                return generation, True
+            live = await self._live(generation.organization_id, generation.fingerprint)
+            if live is None:  # finished between the two statements: start a new one
+                return await self.add_or_join(generation)
+            return live, False
         live = await self._live(generation.organization_id, generation.fingerprint)
         if live is not None:
             return live, False
@@ -588,20 +612,24 @@ class SQLUsage(_Repo):
     async def record(
         self, organization_id: UUID, generation_id: UUID, usage: Usage, *, at: datetime
     ) -> None:
+        values = {
+            "organization_id": organization_id,
+            "generation_id": generation_id,
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "cost_usd": usage.cost_usd,
+            "created_at": at,
+        }
+        # A second record of the same generation (an earlier attempt's) is dropped.
+        insert_new = _Q.usage_insert_new.get(self._conn.dialect.name)
+        if insert_new is not None:
+            await self._conn.execute(insert_new, values)
+            return
         try:
             async with self._conn.begin_nested():
-                await self._conn.execute(
-                    self._t.insert().values(
-                        organization_id=organization_id,
-                        generation_id=generation_id,
-                        prompt_tokens=usage.prompt_tokens,
-                        completion_tokens=usage.completion_tokens,
-                        cost_usd=usage.cost_usd,
-                        created_at=at,
-                    )
-                )
+                await self._conn.execute(_Q.inserts["usage_records"], values)
         except IntegrityError:
-            pass  # already recorded by an earlier attempt of the same generation
+            pass
 
     async def totals(self, organization_id: UUID, *, since: datetime) -> Usage:
         c = self._t.c
