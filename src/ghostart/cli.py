@@ -164,7 +164,7 @@ async def generate(
         if app.queue_in_process:
             app.start_worker()
         post = await app.generation.wait(
-            principal, post.id, timeout=timeout, on_status=_progress(started)
+            principal, post, timeout=timeout, on_status=_progress(started)
         )
         if post.status.value in ("requested", "generating"):
             click.echo(

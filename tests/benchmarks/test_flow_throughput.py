@@ -136,7 +136,7 @@ async def test_flow_throughput(tmp_path: Path, capsys: pytest.CaptureFixture[str
             t0 = time.perf_counter()
             post = await app.generation.request(member, {"topic": _topic(i)})
             t1 = time.perf_counter()
-            done = await app.generation.wait(member, post.id, timeout=300)
+            done = await app.generation.wait(member, post, timeout=300)
             t2 = time.perf_counter()
             request_seconds.append(t1 - t0)
             wait_seconds.append(t2 - t1)

@@ -108,6 +108,10 @@ class GenerationRepository(Protocol):
 
     async def get(self, generation_id: UUID) -> Generation | None: ...
 
+    async def start(self, generation_id: UUID) -> Generation | None:
+        """Mark a pending (or re-run) generation running and return it; ``None`` if it is done."""
+        ...
+
     async def find_recent(
         self, organization_id: UUID, fingerprint: str, *, since: datetime
     ) -> Generation | None:

@@ -170,28 +170,34 @@ class GenerationService:
     async def wait(
         self,
         principal: Principal,
-        post_id: UUID,
+        post: Post | UUID,
         *,
         timeout: float = 120.0,
         poll_interval: float = 0.5,
         on_status: Callable[[Post], None] | None = None,
     ) -> Post:
-        """Wait until the post has left ``requested``/``generating``, or ``timeout`` passes."""
+        """Wait until the post has left ``requested``/``generating``, or ``timeout`` passes.
+
+        Pass the :class:`Post` that :meth:`request` returned to save a first read.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         last: PostStatus | None = None
+        current = post if isinstance(post, Post) else await self.get(principal, post)
         while True:
-            post = await self.get(principal, post_id)
-            if post.status != last:
-                last = post.status
+            if current.status != last:
+                last = current.status
                 if on_status is not None:
-                    on_status(post)
+                    on_status(current)
             remaining = deadline - loop.time()
-            if post.status not in _WAITING or remaining <= 0:
-                return post
-            event = self.ctx.notifier.event(post.generation_id or post.id)
+            if current.status not in _WAITING or remaining <= 0:
+                return current
+            # Woken at once by an in-process worker; a worker elsewhere is seen by polling.
+            event = self.ctx.notifier.event(current.generation_id or current.id)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), timeout=min(poll_interval, remaining))
+                async with asyncio.timeout(min(poll_interval, remaining)):
+                    await event.wait()
+            current = await self.get(principal, current.id)
 
     async def quota(self, principal: Principal) -> QuotaStatus:
         """Generations used this month against the plan."""

@@ -64,18 +64,13 @@ class GenerateHandler:
         """Generate, store, cache, notify (the store first: it is the truth, the cache a hint)."""
         ctx = self.ctx
         async with ctx.store.unit_of_work() as uow:
-            generation = await uow.generations.get(job.subject_id)
-            if generation is None or generation.status in (
-                GenerationStatus.SUCCEEDED,
-                GenerationStatus.FAILED,
-            ):
+            generation = await uow.generations.start(job.subject_id)
+            if generation is None:  # already finished (a second delivery) or gone
                 await _finish(uow, job, owner, ctx)
                 return
             voice = await uow.brand_voices.get(
                 generation.organization_id, generation.brand_voice_id
             )
-            generation = generation.model_copy(update={"status": GenerationStatus.RUNNING})
-            await uow.generations.save(generation)
             await self._move_posts(
                 uow, generation.id, (PostStatus.REQUESTED,), {"status": PostStatus.GENERATING}
             )

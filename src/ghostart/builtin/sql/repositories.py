@@ -73,6 +73,12 @@ class _Q:
         .limit(1)
     )
     gen_save = t.generations.update().where(t.generations.c.id == _b("b_id"))
+    gen_start = (
+        t.generations.update()
+        .where(t.generations.c.id == _b("b_id"), t.generations.c.status.in_(_LIVE))
+        .values(status=GenerationStatus.RUNNING.value)
+        .returning(*t.generations.c)
+    )
     post_get = sa.select(t.posts).where(
         t.posts.c.organization_id == _b("b_org"), t.posts.c.id == _b("b_id")
     )
@@ -80,6 +86,15 @@ class _Q:
         t.posts.c.organization_id == _b("b_org"),
         t.posts.c.id == _b("b_id"),
         t.posts.c.revision == _b("b_expected"),
+    )
+    post_move = (
+        t.posts.update()
+        .where(
+            t.posts.c.generation_id == _b("b_gen"),
+            t.posts.c.status.in_(_b("b_from", expanding=True)),
+        )
+        .values(revision=t.posts.c.revision + 1)
+        .returning(*t.posts.c)
     )
     job_get = sa.select(t.jobs).where(t.jobs.c.id == _b("b_id"))
     job_claim = (
@@ -367,6 +382,10 @@ class SQLGenerations(_Repo):
         row = (await self._conn.execute(_Q.gen_get, {"b_id": generation_id})).mappings().first()
         return self._model(row) if row else None
 
+    async def start(self, generation_id: UUID) -> Generation | None:
+        row = (await self._conn.execute(_Q.gen_start, {"b_id": generation_id})).mappings().first()
+        return self._model(row) if row else None
+
     async def find_recent(
         self, organization_id: UUID, fingerprint: str, *, since: datetime
     ) -> Generation | None:
@@ -470,14 +489,13 @@ class SQLPosts(_Repo):
         changes: dict[str, object],
         now: datetime,
     ) -> builtins.list[Post]:
-        c = self._t.c
-        query = (
-            self._t.update()
-            .where(c.generation_id == generation_id, c.status.in_([s.value for s in from_statuses]))
-            .values(**changes, revision=c.revision + 1, updated_at=now)
-            .returning(*self._t.c)
-        )
-        return [self._model(r) for r in (await self._conn.execute(query)).mappings()]
+        params = {
+            **changes,
+            "updated_at": now,
+            "b_gen": generation_id,
+            "b_from": [status.value for status in from_statuses],
+        }
+        return [self._model(r) for r in (await self._conn.execute(_Q.post_move, params)).mappings()]
 
     async def for_generation(self, generation_id: UUID) -> builtins.list[Post]:
         query = (

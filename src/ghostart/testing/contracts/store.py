@@ -209,6 +209,22 @@ class StoreContract:
                 is None
             )
 
+    async def test_start_marks_live_generations_running_only(self, store: Store) -> None:
+        org, _ = await _org(store)
+        live, done = (
+            _generation(org, "live"),
+            _generation(org, "done", status=GenerationStatus.SUCCEEDED),
+        )
+        async with store.unit_of_work() as uow:
+            await uow.generations.add_or_join(live)
+            await uow.generations.add_or_join(done)
+            started = await uow.generations.start(live.id)
+            assert started is not None and started.status is GenerationStatus.RUNNING
+            again = await uow.generations.start(live.id)  # a re-run after a crash
+            assert again is not None and again.id == live.id
+            assert await uow.generations.start(done.id) is None
+            assert await uow.generations.start(uuid4()) is None
+
     async def test_concurrent_identical_generations_make_one(self, store: Store) -> None:
         org, _ = await _org(store)
 
