@@ -98,6 +98,7 @@ class SQLiteStore:
             raise _bad_url(self.url, exc) from None
         _configure_sqlite(self.engine)
         self._write_lock = asyncio.Lock()
+        self._writer: Connection | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url.database!r})"
@@ -122,20 +123,21 @@ class SQLiteStore:
                 raise
             else:
                 conn.commit()
-            finally:
-                conn.close()
 
     async def _begin_immediate(self) -> Connection:
+        """Begin on the writer connection (one per process: writers take turns anyway)."""
         deadline = time.monotonic() + self.busy_wait_seconds
         delay = 0.002
         while True:
-            conn = self.engine.connect()
+            if self._writer is None or self._writer.invalidated or self._writer.closed:
+                self._writer = self.engine.connect()
             try:
-                conn.begin()
-                return conn
+                self._writer.begin()
+                return self._writer
             except OperationalError as exc:
-                conn.close()
                 if "locked" not in str(exc) and "busy" not in str(exc):
+                    self._writer.close()
+                    self._writer = None
                     raise
                 if time.monotonic() > deadline:
                     raise TransientError(
@@ -151,7 +153,10 @@ class SQLiteStore:
                 upgrade(conn)
 
     async def aclose(self) -> None:
-        """Close every pooled connection."""
+        """Close the writer and every pooled connection."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
         self.engine.dispose()
 
 
