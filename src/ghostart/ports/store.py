@@ -156,8 +156,12 @@ class PostRepository(Protocol):
         from_statuses: tuple[PostStatus, ...],
         changes: dict[str, object],
         now: datetime,
+        return_posts: bool = True,
     ) -> builtins.list[Post]:
-        """Apply ``changes`` to the generation's posts in ``from_statuses`` (bumping revisions)."""
+        """Apply ``changes`` to the generation's posts in ``from_statuses`` (bumping revisions).
+
+        Returns the changed posts, or ``[]`` when ``return_posts`` is false (cheaper).
+        """
         ...
 
 

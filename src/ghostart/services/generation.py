@@ -82,8 +82,6 @@ class GenerationService:
         await self._rate_limit(principal)
         org_id = principal.organization_id
         async with self.ctx.store.unit_of_work(principal, readonly=True) as uow:
-            if await uow.organizations.get(org_id) is None:
-                raise NotFound(f"organization {org_id} not found")
             voice = await self._voice(uow, org_id, req.brand_voice_id)
         fp = fingerprint(org_id, voice, self.ctx.generator.model, req)
 
@@ -226,17 +224,22 @@ class GenerationService:
 
     @staticmethod
     async def _voice(uow: UnitOfWork, org_id: UUID, voice_id: UUID | None) -> BrandVoice:
+        # A voice found proves the organization exists; only a miss needs the second look.
+        voice: BrandVoice | None = None
         if voice_id is not None:
             voice = await uow.brand_voices.get(org_id, voice_id)
-            if voice is None:
-                raise NotFound(f"brand voice {voice_id} not found")
+        else:
+            voices = await uow.brand_voices.list(org_id)
+            voice = voices[0] if voices else None
+        if voice is not None:
             return voice
-        voices = await uow.brand_voices.list(org_id)
-        if not voices:
-            raise InvalidInput(
-                "the organization has no brand voice yet; create one first", field="brand_voice_id"
-            )
-        return voices[0]
+        if await uow.organizations.get(org_id) is None:
+            raise NotFound(f"organization {org_id} not found")
+        if voice_id is not None:
+            raise NotFound(f"brand voice {voice_id} not found")
+        raise InvalidInput(
+            "the organization has no brand voice yet; create one first", field="brand_voice_id"
+        )
 
     async def _cache_get(self, fp: str) -> dict[str, Any] | None:
         try:

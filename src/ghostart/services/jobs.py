@@ -71,8 +71,12 @@ class GenerateHandler:
             voice = await uow.brand_voices.get(
                 generation.organization_id, generation.brand_voice_id
             )
-            await self._move_posts(
-                uow, generation.id, (PostStatus.REQUESTED,), {"status": PostStatus.GENERATING}
+            await uow.posts.move_for_generation(
+                generation.id,
+                from_statuses=(PostStatus.REQUESTED,),
+                changes={"status": PostStatus.GENERATING},
+                now=ctx.clock.now(),
+                return_posts=False,
             )
         if voice is None:
             raise PermanentError("the brand voice was deleted before the draft was written")

@@ -94,8 +94,8 @@ class _Q:
             t.posts.c.status.in_(_b("b_from", expanding=True)),
         )
         .values(revision=t.posts.c.revision + 1)
-        .returning(*t.posts.c)
     )
+    post_move_returning = post_move.returning(*t.posts.c)
     job_get = sa.select(t.jobs).where(t.jobs.c.id == _b("b_id"))
     job_claim = (
         t.jobs.update()
@@ -488,6 +488,7 @@ class SQLPosts(_Repo):
         from_statuses: tuple[PostStatus, ...],
         changes: dict[str, object],
         now: datetime,
+        return_posts: bool = True,
     ) -> builtins.list[Post]:
         params = {
             **changes,
@@ -495,7 +496,11 @@ class SQLPosts(_Repo):
             "b_gen": generation_id,
             "b_from": [status.value for status in from_statuses],
         }
-        return [self._model(r) for r in (await self._conn.execute(_Q.post_move, params)).mappings()]
+        if not return_posts:
+            await self._conn.execute(_Q.post_move, params)
+            return []
+        result = await self._conn.execute(_Q.post_move_returning, params)
+        return [self._model(r) for r in result.mappings()]
 
     async def for_generation(self, generation_id: UUID) -> builtins.list[Post]:
         query = (
