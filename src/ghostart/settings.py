@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         """The store URL, defaulting to SQLite under ``home``."""
-        return self.database_url or f"sqlite+aiosqlite:///{self.home / 'ghostart.db'}"
+        return self.database_url or f"sqlite:///{self.home / 'ghostart.db'}"
 
     @property
     def resolved_cache_url(self) -> str:

@@ -13,7 +13,7 @@ from ghostart.settings import load_settings
 
 def test_defaults_are_embedded(tmp_path: Path) -> None:
     settings = load_settings(home=tmp_path)
-    assert settings.resolved_database_url == f"sqlite+aiosqlite:///{tmp_path / 'ghostart.db'}"
+    assert settings.resolved_database_url == f"sqlite:///{tmp_path / 'ghostart.db'}"
     assert settings.resolved_cache_url == f"sqlite:///{tmp_path / 'cache.db'}"
     assert (settings.generator, settings.publisher, settings.mailer, settings.billing) == (
         "offline",

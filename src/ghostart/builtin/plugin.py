@@ -98,7 +98,7 @@ def _logging_monitor(url: AdapterURL, ctx: BuildContext) -> Any:
 def ghostart_register_adapters(registry: AdapterRegistry) -> None:
     """Register every embedded adapter."""
     kw = {"package": PACKAGE}
-    registry.add_store("sqlite", _store, description="SQLite file (aiosqlite)", **kw)
+    registry.add_store("sqlite", _store, description="SQLite file, WAL, Alembic migrations", **kw)
     registry.add_cache(
         "sqlite", _sqlite_cache, description="cache in a SQLite file, survives restarts", **kw
     )
