@@ -94,3 +94,10 @@ async def test_dry_run_never_publishes_a_key_twice_and_writes_a_record(tmp_path:
     second = await publisher.publish(request)
     assert first == second and len(publisher.published) == 1
     assert (tmp_path / "out.jsonl").read_text().count("\n") == 1
+
+
+async def test_offline_hashtags_come_from_the_topics_distinctive_words() -> None:
+    draft = await OfflineGenerator().generate(
+        _voice(), ContentRequest(topic="Why our team writes design docs")
+    )
+    assert draft.body.rstrip().endswith("#Team #Design #Docs")

@@ -93,6 +93,69 @@ _CLOSERS = (
 _EMOJI = ("💡", "🚀", "✅", "📌")
 
 
+_STOPWORDS = frozenset(
+    [
+        "about",
+        "after",
+        "also",
+        "been",
+        "before",
+        "being",
+        "could",
+        "does",
+        "doing",
+        "from",
+        "have",
+        "here",
+        "into",
+        "just",
+        "like",
+        "make",
+        "makes",
+        "more",
+        "most",
+        "much",
+        "only",
+        "over",
+        "really",
+        "should",
+        "some",
+        "such",
+        "than",
+        "that",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "very",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "will",
+        "with",
+        "without",
+        "would",
+        "write",
+        "writes",
+        "your",
+    ]
+)
+
+
+def _hashtags(topic: str) -> list[str]:
+    """Up to three hashtags from the topic's distinctive words, capitalised."""
+    words = [w for w in re.findall(r"[A-Za-z][A-Za-z-]{3,}", topic) if w.lower() not in _STOPWORDS]
+    unique = list(dict.fromkeys(w.replace("-", "").capitalize() for w in words))
+    return unique[:3]
+
+
 def _mid_sentence(text: str) -> str:
     """Lower a capital that only starts a sentence ("Why we..." -> "why we...", not "API ...")."""
     first = text.split(" ", 1)[0]
@@ -161,7 +224,7 @@ class OfflineGenerator:
         ending = [rng.choice(_CLOSERS)]
         if request.call_to_action:
             ending.append(_capitalised(request.call_to_action.rstrip(".!?")) + ".")
-        tags = voice.hashtags or [w for w in re.findall(r"[A-Za-z]{4,}", topic)][:3]
+        tags = voice.hashtags or _hashtags(topic)
         tail = " ".join(ending)
         if tags:
             tail += "\n\n" + " ".join("#" + t.replace(" ", "") for t in tags)
