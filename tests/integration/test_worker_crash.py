@@ -65,18 +65,19 @@ def _ghostart(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
     )
 
 
-def _finish_with_new_worker(home: Path) -> None:
-    worker = _ghostart("worker", env=_env(home))
+def _worker_until(home: Path, table: sa.Table, statuses: list[str], **env: str) -> None:
+    """Run `ghostart worker` until ``table``'s statuses are ``statuses``, then SIGTERM it."""
+    worker = _ghostart("worker", env=_env(home, **env))
     try:
-        _wait_for(
-            lambda: [p["status"] for p in _rows(home, t.posts)] == ["draft"],
-            30,
-            "the post to be drafted",
-        )
+        _wait_for(lambda: [r["status"] for r in _rows(home, table)] == statuses, 30, str(statuses))
     finally:
         worker.send_signal(signal.SIGTERM)
         _, err = worker.communicate(timeout=15)
     assert worker.returncode == 0, err
+
+
+def _finish_with_new_worker(home: Path) -> None:
+    _worker_until(home, t.posts, ["draft"])
 
 
 def test_worker_killed_during_generation_loses_nothing(tmp_path: Path) -> None:
@@ -164,17 +165,8 @@ def test_sigterm_releases_a_running_job_for_the_next_worker(tmp_path: Path) -> N
     assert request.returncode == 0, err
     assert json.loads(out)["status"] == "requested"
 
-    slow = _ghostart("worker", env=_env(home, GHOSTART_GENERATOR="offline?latency=60"))
-    try:
-        _wait_for(
-            lambda: [j["status"] for j in _rows(home, t.jobs)] == ["running"],
-            30,
-            "the job to start",
-        )
-    finally:
-        slow.send_signal(signal.SIGTERM)
-        _, err = slow.communicate(timeout=15)
-    assert slow.returncode == 0, err
+    # A slow worker is stopped (SIGTERM) while the job runs: the job goes back, unleased.
+    _worker_until(home, t.jobs, ["running"], GHOSTART_GENERATOR="offline?latency=60")
     [job] = _rows(home, t.jobs)
     assert job["status"] == "queued" and job["lease_owner"] is None, "released, not left leased"
 

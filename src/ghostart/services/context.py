@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from ghostart.models import DomainEvent
+from ghostart.models import DomainEvent, Job, JobKind
 from ghostart.ports import (
     Billing,
     Cache,
@@ -64,6 +64,29 @@ class ServiceContext:
     retry: RetryPolicy
     emit: Callable[[DomainEvent], Awaitable[None]]
     notifier: Notifier = field(default_factory=Notifier)
+
+    def new_job(
+        self,
+        kind: JobKind,
+        *,
+        organization_id: UUID,
+        subject_id: UUID,
+        idempotency_key: str,
+        run_at: datetime | None = None,
+    ) -> Job:
+        """An outbox row, marked enqueued now (the caller enqueues it right after commit)."""
+        now = self.clock.now()
+        return Job(
+            kind=kind,
+            organization_id=organization_id,
+            subject_id=subject_id,
+            idempotency_key=idempotency_key,
+            max_attempts=self.settings.job_max_attempts,
+            run_at=run_at or now,
+            enqueued_at=now,
+            created_at=now,
+            updated_at=now,
+        )
 
 
 def month_start(now: datetime) -> datetime:

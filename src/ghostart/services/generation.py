@@ -129,16 +129,11 @@ class GenerationService:
                         limit=plan.monthly_generations,
                     )
             if created:
-                job = Job(
-                    kind=JobKind.GENERATE,
+                job = self.ctx.new_job(
+                    JobKind.GENERATE,
                     organization_id=org_id,
                     subject_id=generation.id,
                     idempotency_key=f"generate:{generation.id}",
-                    max_attempts=self.ctx.settings.job_max_attempts,
-                    run_at=now,
-                    enqueued_at=now,
-                    created_at=now,
-                    updated_at=now,
                 )
                 await uow.jobs.add(job)
             status = (

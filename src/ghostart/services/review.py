@@ -207,17 +207,12 @@ class ReviewService:
             nonlocal job
             authorize(principal, Permission.POST_PUBLISH_OWN, owner_id=post.author_id)
             self._require(post, _S.APPROVED, _S.SCHEDULED)
-            now = self.ctx.clock.now()
-            job = Job(
-                kind=JobKind.PUBLISH,
+            job = self.ctx.new_job(
+                JobKind.PUBLISH,
                 organization_id=post.organization_id,
                 subject_id=post.id,
                 idempotency_key=f"publish:{post.id}:{post.revision + 1}",
-                max_attempts=self.ctx.settings.job_max_attempts,
                 run_at=at,
-                enqueued_at=now,
-                created_at=now,
-                updated_at=now,
             )
             return {"status": _S.SCHEDULED, "scheduled_at": at}
 
