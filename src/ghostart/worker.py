@@ -167,14 +167,20 @@ class Worker:
             await ctx.queue.ack(delivery)
             return
 
-        heartbeat = asyncio.create_task(self._heartbeat(job, delivery))
+        work = asyncio.create_task(handler.handle(job, self.owner))
+        lease_lost = asyncio.Event()
+        heartbeat = asyncio.create_task(self._heartbeat(job, delivery, work, lease_lost))
         try:
-            await handler.handle(job, self.owner)
+            await work
             self.processed += 1
             ctx.monitor.incr("ghostart.jobs.done", kind=job.kind.value)
         except asyncio.CancelledError:
-            await asyncio.shield(self._release(job, delivery))
-            raise
+            this = asyncio.current_task()
+            if lease_lost.is_set() and not (this and this.cancelling()):
+                log.warning("job %s stopped here: its lease passed to another worker", job.id)
+            else:  # shutdown
+                await asyncio.shield(self._release(job, delivery))
+                raise
         except LeaseLost:
             log.info("job %s was taken over by another worker", job.id)
         except Exception as exc:
@@ -183,13 +189,20 @@ class Worker:
             heartbeat.cancel()
         await ctx.queue.ack(delivery)
 
-    async def _heartbeat(self, job: Job, delivery: Delivery) -> None:
+    async def _heartbeat(
+        self, job: Job, delivery: Delivery, work: asyncio.Task[None], lease_lost: asyncio.Event
+    ) -> None:
+        """Renew the lease every third of it; stop the work if the lease was taken over."""
         while True:
             await asyncio.sleep(self.lease / 3)
             until = self.ctx.clock.now() + timedelta(seconds=self.lease)
             try:
                 async with self.ctx.store.unit_of_work() as uow:
-                    await uow.jobs.extend(job.id, owner=self.owner, lease_until=until)
+                    still_ours = await uow.jobs.extend(job.id, owner=self.owner, lease_until=until)
+                if not still_ours:
+                    lease_lost.set()
+                    work.cancel()
+                    return
                 await self.ctx.queue.extend(delivery, seconds=self.lease)
             except Exception as exc:
                 self.ctx.monitor.capture_exception(exc, operation="jobs.extend")
@@ -230,15 +243,18 @@ class Worker:
     async def _fail(self, job: Job, handler: JobHandler | None, error: str) -> None:
         events = []
         async with self.ctx.store.unit_of_work() as uow:
-            if handler is not None:
-                events = await handler.on_failed(uow, job, error)
-            await uow.jobs.finish(
+            ours = await uow.jobs.finish(
                 job.id,
                 owner=self.owner,
                 status=JobStatus.FAILED,
                 now=self.ctx.clock.now(),
                 error=error,
             )
+            if not ours:  # another worker has the job now: its outcome, not ours, counts
+                log.info("job %s failed here after its lease passed to another worker", job.id)
+                return
+            if handler is not None:
+                events = await handler.on_failed(uow, job, error)
         self.ctx.monitor.incr("ghostart.jobs.failed", kind=job.kind.value)
         log.error("job %s (%s) failed for good: %s", job.id, job.kind, error)
         for event in events:

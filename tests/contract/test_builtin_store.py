@@ -56,3 +56,45 @@ def test_a_url_without_a_usable_driver_is_a_configuration_error() -> None:
         SQLStore("sqlite:///needs-an-async-driver.db")
     with pytest.raises(ConfigurationError, match="needs a sqlite URL"):
         SQLiteStore("postgresql://db/x")
+
+
+async def test_a_failed_commit_does_not_poison_later_writes(tmp_path: Path) -> None:
+    from uuid import uuid4
+
+    import sqlalchemy as sa
+
+    from ghostart.models import Post
+
+    store = SQLiteStore(f"sqlite:///{tmp_path / 'c.db'}")
+    await store.migrate()
+    orphan = Post(organization_id=uuid4(), author_id=uuid4())
+
+    async def commit_an_orphan() -> None:
+        async with store.unit_of_work() as uow:
+            # Foreign keys checked at COMMIT: the commit itself fails.
+            await uow.connection.execute(sa.text("PRAGMA defer_foreign_keys = ON"))  # type: ignore[attr-defined]
+            await uow.posts.add(orphan)
+
+    with pytest.raises(sa.exc.IntegrityError):
+        await commit_an_orphan()
+    org = Organization(name="After")
+    async with store.unit_of_work() as uow:
+        await uow.organizations.add(org)
+    async with store.unit_of_work(readonly=True) as uow:
+        assert await uow.organizations.get(org.id) == org
+    await store.aclose()
+
+
+async def test_a_write_in_a_read_only_unit_of_work_fails_loudly(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    store = SQLiteStore(f"sqlite:///{tmp_path / 'r.db'}")
+    await store.migrate()
+
+    async def write_while_reading() -> None:
+        async with store.unit_of_work(readonly=True) as uow:
+            await uow.organizations.add(Organization(name="Sneaky"))
+
+    with pytest.raises(sa.exc.OperationalError, match="readonly"):
+        await write_while_reading()
+    await store.aclose()

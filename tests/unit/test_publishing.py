@@ -49,7 +49,8 @@ async def make_app(tmp_path: Path) -> AsyncIterator[object]:
     async def build(publisher: DryRunPublisher) -> tuple[Ghostart, Team, EventRecorder]:
         settings = make_settings(tmp_path / str(len(apps)), job_max_attempts=3)
         app = Ghostart.from_settings(settings, publisher=publisher)
-        app.context.retry = RetryPolicy(max_attempts=1, initial_backoff=0.01, max_backoff=0.02)
+        # The default number of attempts: an in-process retry of publish would post twice.
+        app.context.retry = RetryPolicy(initial_backoff=0.01, max_backoff=0.02)
         events = EventRecorder()
         app.plugins.register(events, name="events")
         await app.start()
@@ -140,3 +141,20 @@ async def test_a_post_edited_after_scheduling_is_not_published(make_app) -> None
 
 def _published_ids(events: EventRecorder) -> list[str]:
     return [e.payload["post_id"] for e in events.events if e.name == "post.published"]
+
+
+async def test_a_job_claimed_before_a_reschedule_does_not_publish_early(make_app) -> None:  # type: ignore[no-untyped-def]
+    from ghostart.models import JobKind
+
+    publisher = FlakyPublisher([])
+    app, team, _ = await make_app(publisher)
+    post = await _approved(app, team)
+    await app.posts.schedule(team.creator, post.id, datetime.now(UTC) + timedelta(hours=1))
+    async with app.store.unit_of_work() as uow:
+        [job] = await uow.jobs.for_subject(post.id)
+        # A worker claimed the job as if it were due (the old time), then the post moved later.
+        claimed = await uow.jobs.claim(job.id, owner="w", now=job.run_at, lease_until=job.run_at)
+    assert claimed is not None
+    await app.handlers[JobKind.PUBLISH].handle(claimed, "w")
+    assert publisher.publish_calls == 0
+    assert (await app.generation.get(team.creator, post.id)).status is PostStatus.SCHEDULED

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,34 @@ async def test_stop_releases_a_running_job(quiet_app: Ghostart) -> None:
             break
         await asyncio.sleep(0.05)
     assert (await _jobs(app, post))[0].status is JobStatus.DONE
+
+
+async def test_a_worker_that_loses_its_lease_stops_and_writes_nothing(quiet_app: Ghostart) -> None:
+    app = quiet_app
+    gate = asyncio.Event()
+    assert isinstance(app.generator, CountingGenerator)
+    app.generator.gate = gate  # the generation hangs until the lease is gone
+    team = await make_team(app)
+    post = await app.generation.request(team.employee, {"topic": "A stolen lease"})
+    worker = app.start_worker()
+    await asyncio.wait_for(app.generator.started.wait(), 5)
+    [job] = await _jobs(app, post)
+    # Another worker takes the job over (as after a long pause of this one).
+    async with app.store.unit_of_work() as uow:
+        later = app.clock.now() + timedelta(seconds=1)
+        assert await uow.jobs.finish(
+            job.id, owner=worker.owner, status="queued", now=later, run_at=later
+        )
+        assert await uow.jobs.claim(
+            job.id, owner="other", now=later, lease_until=later + timedelta(hours=1)
+        )
+    for _ in range(40):  # the heartbeat (every lease / 3 = 0.1 s) notices and stops the work
+        await asyncio.sleep(0.05)
+        if worker.in_flight == 0:
+            break
+    assert worker.in_flight == 0
+    gate.set()
+    await asyncio.sleep(0.1)
+    [job] = await _jobs(app, post)
+    assert job.lease_owner == "other" and job.status is JobStatus.RUNNING
+    assert (await app.generation.get(team.employee, post.id)).status is PostStatus.GENERATING

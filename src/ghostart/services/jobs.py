@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
 from typing import Protocol
 from uuid import UUID
 
@@ -200,10 +201,17 @@ class PublishHandler:
             raise PermanentError("publish job without organization")
         async with ctx.store.unit_of_work() as uow:
             post = await uow.posts.get(org_id, job.subject_id)
+            rescheduled = (
+                post is not None
+                and post.status is PostStatus.SCHEDULED
+                and post.scheduled_at is not None
+                and post.scheduled_at > ctx.clock.now() + timedelta(seconds=1)
+            )
             if (
                 post is None
                 or post.status not in (PostStatus.SCHEDULED, PostStatus.PUBLISHING)
                 or not post.body
+                or rescheduled  # moved later after this job was claimed: the new job publishes
             ):
                 await _finish(uow, job, owner, ctx)  # unscheduled, edited or deleted meanwhile
                 return
@@ -224,9 +232,9 @@ class PublishHandler:
             )
         if publication is None:
             try:
-                publication = await ctx.retry.call(
-                    lambda: ctx.publisher.publish(request), operation="publisher.publish"
-                )
+                # No in-process retry: after a timeout the post may be out, so the next attempt
+                # (the job's retry) must ask `find` first. That is what "publishing" records.
+                publication = await ctx.publisher.publish(request)
             except DuplicateContent as exc:
                 publication = await ctx.publisher.find(request) or Publication(
                     external_id=exc.existing_id or "unknown", published_at=ctx.clock.now()

@@ -85,14 +85,14 @@ class OrganizationService:
         """Replace the organization's settings."""
         authorize(principal, Permission.ORG_MANAGE)
         settings = OrganizationSettings.parse(settings)
-        async with self.ctx.store.unit_of_work(principal, readonly=True) as uow:
+        async with self.ctx.store.unit_of_work(principal) as uow:
             await uow.organizations.update_settings(principal.organization_id, settings)
         return await self.get(principal)
 
     async def members(self, principal: Principal) -> list[Membership]:
         """Everyone in the organization."""
         authorize(principal, Permission.MEMBERS_READ)
-        async with self.ctx.store.unit_of_work(principal) as uow:
+        async with self.ctx.store.unit_of_work(principal, readonly=True) as uow:
             return await uow.memberships.list(principal.organization_id)
 
     async def add_member(self, principal: Principal, user_id: UUID, role: Role | str) -> Membership:

@@ -100,11 +100,13 @@ class ReviewService:
                 fields["scheduled_at"] = None
             return fields
 
-        post = await self._change(principal, post_id, change, expected_revision=expected_revision)
-        if post.status is _S.DRAFT:
-            async with self.ctx.store.unit_of_work(principal) as uow:
+        async def cancel_publishing(uow: UnitOfWork, post: Post) -> None:
+            if post.status is _S.DRAFT:  # back to draft: nothing may publish the old text
                 await uow.jobs.cancel_for_subject(post.id, now=self.ctx.clock.now())
-        return post
+
+        return await self._change(
+            principal, post_id, change, expected_revision=expected_revision, after=cancel_publishing
+        )
 
     async def submit(self, principal: Principal, post_id: UUID) -> Post:
         """Send a draft for review, or straight to approved when no approval is needed."""
@@ -195,10 +197,10 @@ class ReviewService:
             self._require(post, _S.SCHEDULED)
             return {"status": _S.APPROVED, "scheduled_at": None}
 
-        post = await self._change(principal, post_id, change)
-        async with self.ctx.store.unit_of_work(principal) as uow:
+        async def cancel_publishing(uow: UnitOfWork, post: Post) -> None:
             await uow.jobs.cancel_for_subject(post.id, now=self.ctx.clock.now())
-        return post
+
+        return await self._change(principal, post_id, change, after=cancel_publishing)
 
     async def _schedule(self, principal: Principal, post_id: UUID, at: datetime) -> Post:
         job: Job | None = None

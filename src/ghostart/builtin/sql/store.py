@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -119,10 +119,20 @@ class SQLiteStore:
             try:
                 yield SQLUnitOfWork(LoopConnection(conn))
             except BaseException:
-                conn.rollback()
+                self._end(conn.rollback)
                 raise
             else:
-                conn.commit()
+                self._end(conn.commit)
+
+    def _end(self, finish: Callable[[], None]) -> None:
+        """Commit or roll back; a writer that failed to do so is replaced, never reused."""
+        try:
+            finish()
+        except BaseException:
+            if self._writer is not None:
+                self._writer.invalidate()
+                self._writer = None
+            raise
 
     async def _begin_immediate(self) -> Connection:
         """Begin on the writer connection (one per process: writers take turns anyway)."""
@@ -176,4 +186,6 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         readonly = conn.get_execution_options().get("ghostart_readonly", False)
+        # query_only makes a write in a read-only unit of work fail loudly instead of racing.
+        conn.exec_driver_sql(f"PRAGMA query_only = {int(readonly)}")
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
