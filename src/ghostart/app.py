@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import tempfile
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -254,10 +255,15 @@ def _local_key(path: Path) -> str:
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     value = f"local:{SecretBox.generate_key()}"
+    # Written whole to a private temporary file, then linked into place: another process sees
+    # either no key file or a complete one, and the first link wins.
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret.key.")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process created it first
+        with os.fdopen(fd, "w") as fh:
+            fh.write(value)
+        os.link(temporary, path)
+    except FileExistsError:
         return path.read_text().strip()
-    with os.fdopen(fd, "w") as fh:
-        fh.write(value)
+    finally:
+        os.unlink(temporary)
     return value

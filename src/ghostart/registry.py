@@ -7,6 +7,7 @@ is looked up as written, then as ``sqlite``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -82,11 +83,11 @@ KNOWN_PROVIDERS: dict[tuple[Port, str], str] = {
 class AdapterURL:
     """A parsed adapter setting: ``scheme://netloc/path?option=value`` or a bare name."""
 
-    raw: str
+    raw: str = field(repr=False)  # may hold a password
     scheme: str
-    netloc: str = ""
+    netloc: str = field(default="", repr=False)
     path: str = ""
-    options: dict[str, str] = field(default_factory=dict)
+    options: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def parse(cls, value: str) -> AdapterURL:
@@ -97,7 +98,12 @@ class AdapterURL:
         if "://" not in value:
             name, _, query = value.partition("?")
             return cls(raw=value, scheme=name.lower(), options=dict(parse_qsl(query)))
-        parts = urlsplit(value)
+        try:
+            parts = urlsplit(value)
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"adapter URL {_redact(value)!r} is malformed: {exc}"
+            ) from None
         if not parts.scheme:
             raise ConfigurationError(f"adapter URL has no scheme: {_redact(value)!r}")
         return cls(
@@ -123,11 +129,30 @@ class AdapterURL:
         if raw is None:
             return default
         try:
-            return float(raw)
+            value = float(raw)
+            if not math.isfinite(value):
+                raise ValueError(raw)
+            return value
         except ValueError:
             raise ConfigurationError(
                 f"option {name!r} of adapter URL {_redact(self.raw)!r} must be a number, got {raw!r}"
             ) from None
+
+    def int_option(self, name: str, default: int, *, minimum: int = 1, maximum: int = 10**9) -> int:
+        """A whole-number query option within bounds, with a readable error."""
+        raw = self.options.get(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            value = minimum - 1
+        if not minimum <= value <= maximum:
+            raise ConfigurationError(
+                f"option {name!r} of adapter URL {_redact(self.raw)!r} must be a whole number "
+                f"from {minimum} to {maximum}, got {raw!r}"
+            )
+        return value
 
     def file_path(self) -> Path:
         """The path of a ``scheme:///path`` URL (relative when written ``scheme:///rel``)."""
@@ -138,11 +163,14 @@ class AdapterURL:
 
 
 def _redact(url: str) -> str:
-    """Hide a password in ``user:password@host``."""
-    parts = urlsplit(url) if "://" in url else None
-    if parts and parts.password:
-        return url.replace(f":{parts.password}@", ":***@", 1)
-    return url
+    """Hide a password in ``user:password@host`` (everything after the scheme if unparseable)."""
+    if "://" not in url:
+        return url
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return url.split("://", 1)[0] + "://***"
+    return url.replace(f":{password}@", ":***@", 1) if password else url
 
 
 @dataclass(frozen=True)

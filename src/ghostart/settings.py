@@ -27,11 +27,12 @@ class Settings(BaseSettings):
     #: Where the embedded adapters keep their files.
     home: Path = Path(".ghostart")
 
-    database_url: str | None = None
-    cache_url: str | None = None
-    queue_url: str = "memory://"
-    lock_url: str = "memory://"
-    rate_limit_url: str = "memory://"
+    # URLs may carry passwords: kept out of repr (errors show them redacted, see registry.py).
+    database_url: str | None = Field(default=None, repr=False)
+    cache_url: str | None = Field(default=None, repr=False)
+    queue_url: str = Field(default="memory://", repr=False)
+    lock_url: str = Field(default="memory://", repr=False)
+    rate_limit_url: str = Field(default="memory://", repr=False)
     generator: str = "offline"
     publisher: str = "dry-run"
     mailer: str = "console"

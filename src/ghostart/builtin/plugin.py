@@ -25,7 +25,7 @@ def _sqlite_cache(url: AdapterURL, ctx: BuildContext) -> Any:
     return SQLiteCache(
         path,
         default_ttl=url.float_option("ttl", ctx.settings.cache_ttl_seconds),
-        max_entries=int(url.float_option("max_entries", 100_000)),
+        max_entries=url.int_option("max_entries", 100_000),
     )
 
 
@@ -33,7 +33,7 @@ def _memory_cache(url: AdapterURL, ctx: BuildContext) -> Any:
     from ghostart.builtin.cache_memory import MemoryCache
 
     return MemoryCache(
-        max_entries=int(url.float_option("max_entries", 10_000)),
+        max_entries=url.int_option("max_entries", 10_000),
         default_ttl=url.float_option("ttl", ctx.settings.cache_ttl_seconds),
     )
 

@@ -1,6 +1,6 @@
 """Pydantic domain models."""
 
-from ghostart.models.base import DomainModel, new_id, utcnow
+from ghostart.models.base import DomainModel, as_uuid, new_id, utcnow
 from ghostart.models.billing import Plan
 from ghostart.models.brand_voice import BrandVoice, BrandVoiceSpec
 from ghostart.models.content import (
@@ -49,6 +49,7 @@ __all__ = [
     "Usage",
     "User",
     "allowed_transitions",
+    "as_uuid",
     "new_id",
     "utcnow",
 ]

@@ -10,12 +10,22 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ghostart.errors import InvalidInput
 
-__all__ = ["DomainModel", "new_id", "utcnow"]
+__all__ = ["DomainModel", "as_uuid", "new_id", "utcnow"]
 
 
 def new_id() -> UUID:
     """A new random identifier."""
     return uuid4()
+
+
+def as_uuid(value: object, field: str = "id") -> UUID:
+    """``value`` as a UUID (a UUID or its text), or :class:`InvalidInput` naming ``field``."""
+    if isinstance(value, UUID):
+        return value
+    try:
+        return UUID(str(value))
+    except ValueError:
+        raise InvalidInput(f"{field} must be a UUID, got {value!r}", field=field) from None
 
 
 def utcnow() -> datetime:

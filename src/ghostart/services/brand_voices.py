@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from ghostart.errors import Conflict, NotFound
-from ghostart.models import BrandVoice, BrandVoiceSpec, Principal
+from ghostart.models import BrandVoice, BrandVoiceSpec, Principal, as_uuid
 from ghostart.rbac import Permission, authorize
 from ghostart.services.context import ServiceContext
 
@@ -38,6 +38,7 @@ class BrandVoiceService:
     async def get(self, principal: Principal, voice_id: UUID) -> BrandVoice:
         """One brand voice of the principal's organization."""
         authorize(principal, Permission.BRAND_VOICE_READ)
+        voice_id = as_uuid(voice_id, "voice_id")
         async with self.ctx.store.unit_of_work(principal, readonly=True) as uow:
             voice = await uow.brand_voices.get(principal.organization_id, voice_id)
         if voice is None:
@@ -61,6 +62,7 @@ class BrandVoiceService:
         """Replace the editable fields; ``expected_version`` guards against lost updates."""
         authorize(principal, Permission.BRAND_VOICE_MANAGE)
         parsed = BrandVoiceSpec.parse(spec)
+        voice_id = as_uuid(voice_id, "voice_id")
         async with self.ctx.store.unit_of_work(principal) as uow:
             current = await uow.brand_voices.get(principal.organization_id, voice_id)
             if current is None:
@@ -82,6 +84,7 @@ class BrandVoiceService:
     async def delete(self, principal: Principal, voice_id: UUID) -> None:
         """Remove a brand voice (posts keep their text)."""
         authorize(principal, Permission.BRAND_VOICE_MANAGE)
+        voice_id = as_uuid(voice_id, "voice_id")
         async with self.ctx.store.unit_of_work(principal) as uow:
             if not await uow.brand_voices.delete(principal.organization_id, voice_id):
                 raise NotFound(f"brand voice {voice_id} not found")

@@ -32,6 +32,7 @@ from ghostart.models import (
     Post,
     PostStatus,
     Principal,
+    as_uuid,
 )
 from ghostart.ports import UnitOfWork
 from ghostart.rbac import Permission, authorize, can
@@ -154,6 +155,7 @@ class GenerationService:
 
     async def get(self, principal: Principal, post_id: UUID) -> Post:
         """A post the principal may read."""
+        post_id = as_uuid(post_id, "post_id")
         async with self.ctx.store.unit_of_work(principal, readonly=True) as uow:
             post = await uow.posts.get(principal.organization_id, post_id)
         if post is None or not can(principal, Permission.POST_READ_OWN, owner_id=post.author_id):

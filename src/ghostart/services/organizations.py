@@ -14,6 +14,7 @@ from ghostart.models import (
     Principal,
     Role,
     User,
+    as_uuid,
 )
 from ghostart.ports import UnitOfWork
 from ghostart.rbac import Permission, authorize
@@ -50,6 +51,7 @@ class OrganizationService:
         self, creator_id: UUID, name: str, settings: OrganizationSettings | None = None
     ) -> tuple[Organization, Principal]:
         """Create an organization with ``creator_id`` as its first admin."""
+        creator_id = as_uuid(creator_id, "creator_id")
         org = Organization.parse({"name": name, "settings": settings or OrganizationSettings()})
         async with self.ctx.store.unit_of_work() as uow:
             if await uow.users.get(creator_id) is None:
@@ -62,6 +64,8 @@ class OrganizationService:
 
     async def principal_for(self, user_id: UUID, organization_id: UUID) -> Principal:
         """The principal of ``user_id`` acting in ``organization_id``."""
+        user_id = as_uuid(user_id, "user_id")
+        organization_id = as_uuid(organization_id, "organization_id")
         async with self.ctx.store.unit_of_work(readonly=True) as uow:
             if await uow.organizations.get(organization_id) is None:
                 raise NotFound(f"organization {organization_id} not found")
@@ -98,6 +102,7 @@ class OrganizationService:
     async def add_member(self, principal: Principal, user_id: UUID, role: Role | str) -> Membership:
         """Add a user with ``role``."""
         authorize(principal, Permission.MEMBERS_MANAGE)
+        user_id = as_uuid(user_id, "user_id")
         role = _role(role)
         membership = Membership(
             user_id=user_id, organization_id=principal.organization_id, role=role
@@ -116,6 +121,7 @@ class OrganizationService:
     ) -> Membership:
         """Give a member another role; the last admin can not be demoted."""
         authorize(principal, Permission.MEMBERS_MANAGE)
+        user_id = as_uuid(user_id, "user_id")
         role = _role(role)
         async with self.ctx.store.unit_of_work(principal) as uow:
             current = await self._member(uow, principal.organization_id, user_id)
@@ -131,6 +137,7 @@ class OrganizationService:
 
     async def remove_member(self, principal: Principal, user_id: UUID) -> None:
         """Remove a member (admins; or a member leaving); the last admin can not be removed."""
+        user_id = as_uuid(user_id, "user_id")
         if user_id != principal.user_id:
             authorize(principal, Permission.MEMBERS_MANAGE)
         async with self.ctx.store.unit_of_work(principal) as uow:

@@ -19,6 +19,7 @@ from ghostart.models import (
     Principal,
     Role,
     allowed_transitions,
+    as_uuid,
 )
 from ghostart.ports import UnitOfWork
 from ghostart.rbac import Permission, authorize, can
@@ -34,6 +35,8 @@ MAX_SCHEDULE_AHEAD = timedelta(days=366)
 
 
 def _check_body(body: str) -> str:
+    if not isinstance(body, str):
+        raise InvalidInput("body must be text", field="body")
     body = body.strip()
     if not body:
         raise InvalidInput("body must not be empty", field="body")
@@ -62,6 +65,14 @@ class ReviewService:
         """Posts the principal may read: employees see their own only."""
         if not 1 <= limit <= 200 or offset < 0:
             raise InvalidInput("limit must be 1..200 and offset >= 0", field="limit")
+        if status is not None:
+            try:
+                status = PostStatus(status)
+            except ValueError:
+                allowed = ", ".join(s.value for s in PostStatus)
+                raise InvalidInput(f"status must be one of {allowed}", field="status") from None
+        if author_id is not None:
+            author_id = as_uuid(author_id, "author_id")
         if not can(principal, Permission.POST_READ_ANY):
             if author_id not in (None, principal.user_id):
                 authorize(principal, Permission.POST_READ_ANY)
@@ -168,6 +179,8 @@ class ReviewService:
     async def schedule(self, principal: Principal, post_id: UUID, at: datetime) -> Post:
         """Publish an approved post at ``at`` (timezone-aware)."""
         now = self.ctx.clock.now()
+        if not isinstance(at, datetime):
+            raise InvalidInput("the time must be a datetime with a time zone", field="at")
         if at.tzinfo is None:
             raise InvalidInput("the time must include a time zone", field="at")
         if at < now - timedelta(minutes=1):
@@ -242,6 +255,7 @@ class ReviewService:
         prepare: Any = None,
         after: Any = None,
     ) -> Post:
+        post_id = as_uuid(post_id, "post_id")
         async with self.ctx.store.unit_of_work(principal) as uow:
             post = await uow.posts.get(principal.organization_id, post_id)
             if post is None:

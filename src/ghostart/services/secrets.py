@@ -71,7 +71,7 @@ class SecretService:
             InvalidInput: ``name`` or ``value`` is malformed or out of bounds.
         """
         _check_name(name)
-        if not 1 <= len(value) <= _VALUE_MAX:
+        if not isinstance(value, str) or not 1 <= len(value) <= _VALUE_MAX:
             raise InvalidInput(f"value must be 1 to {_VALUE_MAX} characters", field="value")
         if not _is_utf8(value):
             raise InvalidInput("value must be valid text (no lone surrogates)", field="value")

@@ -90,7 +90,12 @@ class SQLiteStore:
         self.url = parsed.set(drivername="sqlite+pysqlite")
         database = self.url.database
         if database and database != ":memory:":
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigurationError(
+                    f"GHOSTART_DATABASE_URL: can not create the folder for {database!r}: {exc}"
+                ) from None
         try:
             # No reset-on-return rollback: every connection comes back committed or rolled back.
             self.engine: Engine = create_engine(self.url, pool_reset_on_return=None)
@@ -109,7 +114,7 @@ class SQLiteStore:
     ) -> AsyncIterator[SQLUnitOfWork]:
         """One transaction; committed when the block ends cleanly, rolled back on error."""
         if readonly:
-            with self.engine.connect() as conn:
+            with self._connect() as conn:
                 conn = conn.execution_options(ghostart_readonly=True)
                 with conn.begin():
                     yield SQLUnitOfWork(LoopConnection(conn))
@@ -140,7 +145,7 @@ class SQLiteStore:
         delay = 0.002
         while True:
             if self._writer is None or self._writer.invalidated or self._writer.closed:
-                self._writer = self.engine.connect()
+                self._writer = self._connect()
             try:
                 self._writer.begin()
                 return self._writer
@@ -156,10 +161,21 @@ class SQLiteStore:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.1)
 
+    def _connect(self) -> Connection:
+        try:
+            return self.engine.connect()
+        except OperationalError as exc:
+            if "unable to open" not in str(exc):
+                raise
+            raise ConfigurationError(
+                f"GHOSTART_DATABASE_URL: can not open the SQLite file {self.url.database!r} "
+                "(is it a folder, or not writable?)"
+            ) from None
+
     async def migrate(self) -> None:
         """Run the Alembic migrations up to the newest revision."""
         async with self._write_lock:
-            with self.engine.begin() as conn:
+            with self._connect() as conn, conn.begin():
                 upgrade(conn)
 
     async def aclose(self) -> None:
