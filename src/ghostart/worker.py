@@ -19,6 +19,7 @@ import socket
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import timedelta
+from typing import Any
 
 from ghostart.errors import GhostartError, TransientError
 from ghostart.models import Job, JobKind, JobStatus
@@ -167,16 +168,17 @@ class Worker:
             await ctx.queue.ack(delivery)
             return
 
-        work = asyncio.create_task(handler.handle(job, self.owner))
+        this = asyncio.current_task()
+        assert this is not None
         lease_lost = asyncio.Event()
-        heartbeat = asyncio.create_task(self._heartbeat(job, delivery, work, lease_lost))
+        heartbeat = asyncio.create_task(self._heartbeat(job, delivery, this, lease_lost))
         try:
-            await work
+            await handler.handle(job, self.owner)
             self.processed += 1
             ctx.monitor.incr("ghostart.jobs.done", kind=job.kind.value)
         except asyncio.CancelledError:
-            this = asyncio.current_task()
-            if lease_lost.is_set() and not (this and this.cancelling()):
+            # The heartbeat's own cancel (lease lost) is absorbed; a shutdown's is not.
+            if lease_lost.is_set() and this.uncancel() == 0:
                 log.warning("job %s stopped here: its lease passed to another worker", job.id)
             else:  # shutdown
                 await asyncio.shield(self._release(job, delivery))
@@ -190,7 +192,7 @@ class Worker:
         await ctx.queue.ack(delivery)
 
     async def _heartbeat(
-        self, job: Job, delivery: Delivery, work: asyncio.Task[None], lease_lost: asyncio.Event
+        self, job: Job, delivery: Delivery, work: asyncio.Task[Any], lease_lost: asyncio.Event
     ) -> None:
         """Renew the lease every third of it; stop the work if the lease was taken over."""
         while True:

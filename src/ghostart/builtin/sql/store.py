@@ -99,9 +99,14 @@ class SQLiteStore:
         try:
             # No reset-on-return rollback: every connection comes back committed or rolled back.
             self.engine: Engine = create_engine(self.url, pool_reset_on_return=None)
+            self._read_engine: Engine = create_engine(self.url, pool_reset_on_return=None)
         except (ArgumentError, InvalidRequestError) as exc:
             raise _bad_url(self.url, exc) from None
-        _configure_sqlite(self.engine)
+        _configure_sqlite(self.engine, readonly=False)
+        # Readers get their own pool of query_only connections: a write in a read-only unit of
+        # work fails loudly instead of racing the writer (set once per connection: it is cheap
+        # there, but a pragma per transaction costs more than the transaction).
+        _configure_sqlite(self._read_engine, readonly=True)
         self._write_lock = asyncio.Lock()
         self._writer: Connection | None = None
 
@@ -114,10 +119,8 @@ class SQLiteStore:
     ) -> AsyncIterator[SQLUnitOfWork]:
         """One transaction; committed when the block ends cleanly, rolled back on error."""
         if readonly:
-            with self._connect() as conn:
-                conn = conn.execution_options(ghostart_readonly=True)
-                with conn.begin():
-                    yield SQLUnitOfWork(LoopConnection(conn))
+            with self._connect(self._read_engine) as conn, conn.begin():
+                yield SQLUnitOfWork(LoopConnection(conn))
             return
         async with self._write_lock:
             conn = await self._begin_immediate()
@@ -161,9 +164,9 @@ class SQLiteStore:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.1)
 
-    def _connect(self) -> Connection:
+    def _connect(self, engine: Engine | None = None) -> Connection:
         try:
-            return self.engine.connect()
+            return (engine or self.engine).connect()
         except OperationalError as exc:
             if "unable to open" not in str(exc):
                 raise
@@ -184,9 +187,10 @@ class SQLiteStore:
             self._writer.close()
             self._writer = None
         self.engine.dispose()
+        self._read_engine.dispose()
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, *, readonly: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, issue BEGIN (so BEGIN IMMEDIATE and savepoints work).
@@ -197,11 +201,11 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         # Short: a locked database is waited for asynchronously in _begin_immediate.
         cursor.execute("PRAGMA busy_timeout=50")
+        cursor.execute(f"PRAGMA query_only={int(readonly)}")
         cursor.close()
+
+    begin = "BEGIN" if readonly else "BEGIN IMMEDIATE"
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        readonly = conn.get_execution_options().get("ghostart_readonly", False)
-        # query_only makes a write in a read-only unit of work fail loudly instead of racing.
-        conn.exec_driver_sql(f"PRAGMA query_only = {int(readonly)}")
-        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        conn.exec_driver_sql(begin)
