@@ -91,16 +91,19 @@ def test_worker_killed_during_generation_loses_nothing(tmp_path: Path) -> None:
         env=_env(home, GHOSTART_GENERATOR="offline?latency=60"),
     )
     try:
+        # The post is "generating" once the claimed job has marked its generation running.
         _wait_for(
-            lambda: [j["status"] for j in _rows(home, t.jobs)] == ["running"],
+            lambda: [p["status"] for p in _rows(home, t.posts)] == ["generating"],
             30,
-            "the job to start",
+            "the generation to start",
         )
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
     assert first.returncode == -signal.SIGKILL
-    assert [p["status"] for p in _rows(home, t.posts)] == ["generating"]
+    assert [j["status"] for j in _rows(home, t.jobs)] == ["running"]
+    [generation] = _rows(home, t.generations)
+    assert generation["status"] == "running"
 
     _finish_with_new_worker(home)
 

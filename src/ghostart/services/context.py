@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from ghostart.models import DomainEvent, Job, JobKind
+from ghostart.models import DomainEvent, Job, JobKind, Post
 from ghostart.ports import (
     Billing,
     Cache,
@@ -26,6 +26,14 @@ from ghostart.settings import Settings
 __all__ = ["Notifier", "ServiceContext", "month_start"]
 
 
+class Wakeup(asyncio.Event):
+    """An event that may carry the posts as the change left them (saving the waiter a read)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.posts: dict[UUID, Post] = {}
+
+
 class Notifier:
     """In-process wake-ups for waiters on a subject (a generation, a post).
 
@@ -34,16 +42,17 @@ class Notifier:
     """
 
     def __init__(self) -> None:
-        self._events: dict[UUID, asyncio.Event] = {}
+        self._events: dict[UUID, Wakeup] = {}
 
-    def event(self, subject: UUID) -> asyncio.Event:
+    def event(self, subject: UUID) -> Wakeup:
         """The event that fires when ``subject`` changes."""
-        return self._events.setdefault(subject, asyncio.Event())
+        return self._events.setdefault(subject, Wakeup())
 
-    def notify(self, subject: UUID) -> None:
-        """Wake every waiter of ``subject``."""
+    def notify(self, subject: UUID, posts: list[Post] | None = None) -> None:
+        """Wake every waiter of ``subject``, handing them ``posts`` as committed."""
         event = self._events.pop(subject, None)
         if event is not None:
+            event.posts = {post.id: post for post in posts or []}
             event.set()
 
 

@@ -192,7 +192,8 @@ class GenerationService:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(min(poll_interval, remaining)):
                     await event.wait()
-            current = await self.get(principal, current.id)
+            # The worker hands over the post as it committed it; otherwise read it.
+            current = event.posts.get(current.id) or await self.get(principal, current.id)
 
     async def quota(self, principal: Principal) -> QuotaStatus:
         """Generations used this month against the plan."""

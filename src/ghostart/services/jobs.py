@@ -126,7 +126,7 @@ class GenerateHandler:
             )
         except Exception as exc:  # the draft is stored; a cache failure costs only a later hit
             ctx.monitor.capture_exception(exc, operation="cache.set")
-        ctx.notifier.notify(done.id)
+        ctx.notifier.notify(done.id, posts)
         ctx.monitor.incr("ghostart.generation.done", model=draft.model)
         await ctx.emit(
             DomainEvent(
