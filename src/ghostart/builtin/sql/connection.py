@@ -13,6 +13,8 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.engine.base import NestedTransaction
 
+from ghostart.builtin.sql.prepared import PreparedStatements
+
 __all__ = ["LoopConnection", "SQLConnection"]
 
 
@@ -54,10 +56,12 @@ class LoopConnection:
 
     An embedded SQLite statement takes microseconds; handing each one to a thread (as aiosqlite
     does) costs more than running it. Nothing here awaits, so a unit of work never interleaves.
+    Statements marked :func:`~ghostart.builtin.sql.prepared.hot` run through ``prepared``.
     """
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, prepared: PreparedStatements | None = None) -> None:
         self.sync_connection = conn
+        self._prepared = prepared
 
     @property
     def dialect(self) -> Dialect:
@@ -66,6 +70,11 @@ class LoopConnection:
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
         """Run a statement."""
+        if self._prepared is not None:
+            conn = self.sync_connection
+            result = self._prepared.run(conn.connection.driver_connection, statement, parameters)
+            if result is not None:
+                return result
         return self.sync_connection.execute(statement, parameters)
 
     def begin_nested(self) -> _Savepoint:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ghostart.builtin.sql import tables as t
 from ghostart.builtin.sql.connection import SQLConnection
+from ghostart.builtin.sql.prepared import hot
 from ghostart.errors import Conflict, NotFound
 from ghostart.models import (
     BrandVoice,
@@ -42,6 +43,8 @@ _b = sa.bindparam
 
 class _Q:
     """Hot statements, built once: building and cache-keying a statement costs more than running it.
+
+    All of them are marked :func:`hot`, so the embedded store runs them on the driver.
 
     Bind parameters in WHERE clauses are prefixed ``b_``; other parameters become SET columns.
     """
@@ -135,6 +138,12 @@ class _Q:
         )
         for name, module in (("sqlite", sqlite_dialect), ("postgresql", postgresql_dialect))
     }
+
+
+for _value in list(vars(_Q).values()):  # every prebuilt statement is worth preparing
+    for _statement in _value.values() if isinstance(_value, dict) else (_value,):
+        if isinstance(_statement, sa.sql.ClauseElement):
+            hot(_statement)
 
 
 class _Repo:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from ghostart.builtin.sql.connection import LoopConnection
 from ghostart.builtin.sql.migrate import upgrade
+from ghostart.builtin.sql.prepared import PreparedStatements
 from ghostart.builtin.sql.repositories import SQLUnitOfWork
 from ghostart.errors import ConfigurationError, TransientError
 from ghostart.models import Principal
@@ -109,6 +110,7 @@ class SQLiteStore:
         _configure_sqlite(self._read_engine, readonly=True)
         self._write_lock = asyncio.Lock()
         self._writer: Connection | None = None
+        self._prepared = PreparedStatements(self.engine.dialect)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url.database!r})"
@@ -120,12 +122,12 @@ class SQLiteStore:
         """One transaction; committed when the block ends cleanly, rolled back on error."""
         if readonly:
             with self._connect(self._read_engine) as conn, conn.begin():
-                yield SQLUnitOfWork(LoopConnection(conn))
+                yield SQLUnitOfWork(LoopConnection(conn, self._prepared))
             return
         async with self._write_lock:
             conn = await self._begin_immediate()
             try:
-                yield SQLUnitOfWork(LoopConnection(conn))
+                yield SQLUnitOfWork(LoopConnection(conn, self._prepared))
             except BaseException:
                 self._end(conn.rollback)
                 raise
@@ -208,4 +210,5 @@ def _configure_sqlite(engine: Engine, *, readonly: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql(begin)
+        # On the driver itself: a BEGIN needs none of SQLAlchemy's statement handling.
+        conn.connection.driver_connection.execute(begin)
