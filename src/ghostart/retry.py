@@ -59,6 +59,19 @@ class RetryPolicy:
         refresh_auth: Callable[[], Awaitable[None]] | None = None,
     ) -> T:
         """Run ``fn`` under the policy; the last error is re-raised unchanged."""
+        # The first attempt runs bare: nearly every call succeeds at once, and setting up
+        # tenacity costs more than a call to a fast provider. A failure is then replayed as
+        # tenacity's first attempt, so one set of rules below decides every retry.
+        try:
+            return await fn()
+        except Exception as exc:
+            first: list[BaseException] = [exc]
+
+        async def attempt() -> T:
+            if first:
+                raise first.pop()
+            return await fn()
+
         refreshed = False
 
         def should_retry(exc: BaseException) -> bool:
@@ -91,9 +104,9 @@ class RetryPolicy:
             reraise=True,
         )
         try:
-            async for attempt in retrying:
-                with attempt:
-                    result = await fn()
+            async for state in retrying:
+                with state:
+                    result = await attempt()
             return result
         except Exception as exc:
             if self.monitor is not None:

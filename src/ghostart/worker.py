@@ -18,7 +18,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from ghostart.errors import GhostartError, TransientError
@@ -138,22 +138,44 @@ class Worker:
         if pending:
             await asyncio.wait(pending)
 
+    async def _claim(
+        self, delivery: Delivery, now: datetime, *, begin: bool
+    ) -> tuple[Job | None, Job | None, Any]:
+        """Claim the job (and, with ``begin``, begin its handler) in one transaction.
+
+        Returns (the claimed job, the job row if not claimed, what the handler's begin returned).
+        """
+        begun: Any = None
+        async with self.ctx.store.unit_of_work() as uow:
+            job = await uow.jobs.claim(
+                delivery.job_id,
+                owner=self.owner,
+                now=now,
+                lease_until=now + timedelta(seconds=self.lease),
+            )
+            if job is None:
+                return None, await uow.jobs.get(delivery.job_id), None
+            handler = self.handlers.get(job.kind)
+            if begin and handler is not None and job.attempts <= job.max_attempts:
+                begun = await handler.begin(uow, job, self.owner)
+        return job, None, begun
+
     async def _process(self, delivery: Delivery) -> None:
         ctx = self.ctx
         now = ctx.clock.now()
+        began: Exception | None = None
         try:
-            async with ctx.store.unit_of_work() as uow:
-                job = await uow.jobs.claim(
-                    delivery.job_id,
-                    owner=self.owner,
-                    now=now,
-                    lease_until=now + timedelta(seconds=self.lease),
-                )
-                current = None if job else await uow.jobs.get(delivery.job_id)
+            job, current, begun = await self._claim(delivery, now, begin=True)
         except Exception as exc:
-            ctx.monitor.capture_exception(exc, operation="jobs.claim")
-            await ctx.queue.nack(delivery, delay=1.0)
-            return
+            # The claim and the handler's begin were rolled back together. Claim alone, so that
+            # the attempt counts, and let the error fail (or retry) the job like any other.
+            began = exc
+            try:
+                job, current, begun = await self._claim(delivery, now, begin=False)
+            except Exception as claim_exc:
+                ctx.monitor.capture_exception(claim_exc, operation="jobs.claim")
+                await ctx.queue.nack(delivery, delay=1.0)
+                return
         if job is None:
             if current is not None and current.status is JobStatus.QUEUED and current.run_at > now:
                 await ctx.queue.nack(delivery, delay=(current.run_at - now).total_seconds())
@@ -167,13 +189,26 @@ class Worker:
             await self._fail(job, handler, reason)
             await ctx.queue.ack(delivery)
             return
+        if began is None and begun is None:  # nothing to do: begin finished the job
+            self.processed += 1
+            await ctx.queue.ack(delivery)
+            return
 
         this = asyncio.current_task()
         assert this is not None
         lease_lost = asyncio.Event()
-        heartbeat = asyncio.create_task(self._heartbeat(job, delivery, this, lease_lost))
+        heartbeat: list[asyncio.Task[None]] = []
+        # Most jobs end well within a third of the lease: a timer, not a task, until then.
+        timer = asyncio.get_running_loop().call_later(
+            self.lease / 3,
+            lambda: heartbeat.append(
+                asyncio.create_task(self._heartbeat(job, delivery, this, lease_lost))
+            ),
+        )
         try:
-            await handler.handle(job, self.owner)
+            if began is not None:
+                raise began
+            await handler.handle(job, self.owner, begun)
             self.processed += 1
             ctx.monitor.incr("ghostart.jobs.done", kind=job.kind.value)
         except asyncio.CancelledError:
@@ -188,15 +223,16 @@ class Worker:
         except Exception as exc:
             await self._after_failure(job, handler, exc)
         finally:
-            heartbeat.cancel()
+            timer.cancel()
+            for task in heartbeat:
+                task.cancel()
         await ctx.queue.ack(delivery)
 
     async def _heartbeat(
         self, job: Job, delivery: Delivery, work: asyncio.Task[Any], lease_lost: asyncio.Event
     ) -> None:
-        """Renew the lease every third of it; stop the work if the lease was taken over."""
+        """Renew the lease now and every third of it; stop the work if it was taken over."""
         while True:
-            await asyncio.sleep(self.lease / 3)
             until = self.ctx.clock.now() + timedelta(seconds=self.lease)
             try:
                 async with self.ctx.store.unit_of_work() as uow:
@@ -208,6 +244,7 @@ class Worker:
                 await self.ctx.queue.extend(delivery, seconds=self.lease)
             except Exception as exc:
                 self.ctx.monitor.capture_exception(exc, operation="jobs.extend")
+            await asyncio.sleep(self.lease / 3)
 
     async def _release(self, job: Job, delivery: Delivery) -> None:
         """Give an unfinished job back (shutdown): queued again, due now."""

@@ -42,3 +42,27 @@ async def test_hundred_identical_concurrent_requests_make_one_generator_call(
     assert {p.status for p in finished} == {PostStatus.DRAFT}
     assert len({p.body for p in finished}) == 1
     assert generator.count == 1
+
+
+async def test_waits_that_end_unanswered_leave_no_wakeup_behind(
+    app: Ghostart, team: Team, generator: CountingGenerator
+) -> None:
+    gate = asyncio.Event()
+    generator.gate = gate  # the generation hangs: every wait below times out
+    post = await app.generation.request(team.employee, {"topic": "A slow provider"})
+    waits = [
+        app.generation.wait(team.employee, post.id, timeout=0.2, poll_interval=0.05)
+        for _ in range(3)
+    ]
+    assert {p.status for p in await asyncio.gather(*waits)} <= {
+        PostStatus.REQUESTED,
+        PostStatus.GENERATING,
+    }
+    assert len(app.context.notifier) == 0
+    # A wait in progress is still woken when the draft lands.
+    waiting = asyncio.create_task(app.generation.wait(team.employee, post.id, timeout=10))
+    await asyncio.sleep(0.05)
+    assert len(app.context.notifier) == 1
+    gate.set()
+    assert (await waiting).status is PostStatus.DRAFT
+    assert len(app.context.notifier) == 0

@@ -144,7 +144,7 @@ def _published_ids(events: EventRecorder) -> list[str]:
 
 
 async def test_a_job_claimed_before_a_reschedule_does_not_publish_early(make_app) -> None:  # type: ignore[no-untyped-def]
-    from ghostart.models import JobKind
+    from ghostart.models import JobKind, JobStatus
 
     publisher = FlakyPublisher([])
     app, team, _ = await make_app(publisher)
@@ -152,9 +152,11 @@ async def test_a_job_claimed_before_a_reschedule_does_not_publish_early(make_app
     await app.posts.schedule(team.creator, post.id, datetime.now(UTC) + timedelta(hours=1))
     async with app.store.unit_of_work() as uow:
         [job] = await uow.jobs.for_subject(post.id)
-        # A worker claimed the job as if it were due (the old time), then the post moved later.
+        # A worker claims the job as if it were due (the old time) after the post moved later.
         claimed = await uow.jobs.claim(job.id, owner="w", now=job.run_at, lease_until=job.run_at)
-    assert claimed is not None
-    await app.handlers[JobKind.PUBLISH].handle(claimed, "w")
+        assert claimed is not None
+        assert await app.handlers[JobKind.PUBLISH].begin(uow, claimed, "w") is None
+    async with app.store.unit_of_work(readonly=True) as uow:
+        assert (await uow.jobs.get(job.id)).status is JobStatus.DONE  # type: ignore[union-attr]
     assert publisher.publish_calls == 0
     assert (await app.generation.get(team.creator, post.id)).status is PostStatus.SCHEDULED

@@ -13,7 +13,7 @@ from tests.support import Team, make_settings, make_team
 from ghostart.app import Ghostart
 from ghostart.builtin.queue_memory import MemoryQueue
 from ghostart.errors import PermanentError, TransientError
-from ghostart.models import Job, JobKind, JobStatus, Post, PostStatus
+from ghostart.models import Job, JobKind, JobStatus, OrganizationSettings, Post, PostStatus
 from ghostart.retry import RetryPolicy
 from ghostart.testing import CountingGenerator, EventRecorder
 
@@ -184,3 +184,86 @@ async def test_a_worker_that_loses_its_lease_stops_and_writes_nothing(quiet_app:
     [job] = await _jobs(app, post)
     assert job.lease_owner == "other" and job.status is JobStatus.RUNNING
     assert (await app.generation.get(team.employee, post.id)).status is PostStatus.GENERATING
+
+
+class _BeginFails:
+    """A handler whose begin writes, then raises (the first ``failures`` times)."""
+
+    def __init__(self, app: Ghostart, errors: list[Exception]) -> None:
+        self.app, self.errors, self.handled, self.failed = app, errors, 0, []
+
+    async def begin(self, uow: object, job: Job, owner: str) -> object:
+        await uow.organizations.update_settings(  # type: ignore[attr-defined]
+            job.subject_id, OrganizationSettings(employee_posts_need_approval=False)
+        )
+        if self.errors:
+            raise self.errors.pop(0)
+        return "begun"
+
+    async def handle(self, job: Job, owner: str, begun: object) -> None:
+        assert begun == "begun"
+        self.handled += 1
+        async with self.app.store.unit_of_work() as uow:
+            await uow.jobs.finish(
+                job.id, owner=owner, status=JobStatus.DONE, now=self.app.clock.now()
+            )
+
+    async def on_failed(self, uow: object, job: Job, error: str) -> list[object]:
+        self.failed.append(error)
+        return []
+
+
+async def _email_job(app: Ghostart, team: Team, handler: _BeginFails) -> Job:
+    app.handlers[JobKind.EMAIL] = handler  # type: ignore[assignment]
+    job = Job(
+        kind=JobKind.EMAIL, organization_id=team.org.id, subject_id=team.org.id, idempotency_key="e"
+    )
+    async with app.store.unit_of_work() as uow:
+        await uow.jobs.add(job)
+    await app.queue.enqueue(job.id)
+    return job
+
+
+async def _settled(app: Ghostart, job: Job) -> Job:
+    for _ in range(100):
+        async with app.store.unit_of_work(readonly=True) as uow:
+            stored = await uow.jobs.get(job.id)
+        assert stored is not None
+        if stored.status in (JobStatus.DONE, JobStatus.FAILED):
+            return stored
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"job still {stored.status}")
+
+
+async def test_a_failing_begin_rolls_back_with_the_claim_and_counts_as_an_attempt(
+    quiet_app: Ghostart,
+) -> None:
+    app = quiet_app
+    team = await make_team(app)
+    handler = _BeginFails(app, [TransientError("store hiccup"), PermanentError("bad subject")])
+    job = await _email_job(app, team, handler)
+    app.start_worker()
+    stored = await _settled(app, job)
+    # Two claims counted; the transient error was retried, the permanent one failed the job.
+    assert (stored.status, stored.attempts) == (JobStatus.FAILED, 2)
+    assert "bad subject" in (stored.last_error or "") and handler.failed
+    assert handler.handled == 0
+    async with app.store.unit_of_work(readonly=True) as uow:
+        org = await uow.organizations.get(team.org.id)
+    # begin's write never committed: it was rolled back with each failed claim.
+    assert org is not None and org.settings.employee_posts_need_approval is True
+
+
+async def test_a_begin_that_succeeds_commits_with_the_claim_and_hands_over(
+    quiet_app: Ghostart,
+) -> None:
+    app = quiet_app
+    team = await make_team(app)
+    handler = _BeginFails(app, [])
+    job = await _email_job(app, team, handler)
+    app.start_worker()
+    stored = await _settled(app, job)
+    assert (stored.status, stored.attempts, handler.handled) == (JobStatus.DONE, 1, 1)
+    async with app.store.unit_of_work(readonly=True) as uow:
+        org = await uow.organizations.get(team.org.id)
+    assert org is not None and org.settings.employee_posts_need_approval is False

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
+from ghostart.builtin.sqlite_wal import Checkpointer
 from ghostart.errors import ConfigurationError, TransientError
 
 __all__ = ["SQLiteCache"]
@@ -77,6 +78,8 @@ class SQLiteCache:
         self._conn: sqlite3.Connection | None = None
         self._closed = False
         self._sets_since_prune = 0
+        in_memory = str(path) == ":memory:"
+        self._checkpointer = None if in_memory else Checkpointer(path)
 
     async def open(self) -> None:
         """Connect and create the table now rather than on first use."""
@@ -85,6 +88,8 @@ class SQLiteCache:
     async def aclose(self) -> None:
         """Close the connection; the cache can not be used afterwards."""
         self._closed = True
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         if self._conn is not None:
             conn, self._conn = self._conn, None
             conn.close()
@@ -133,6 +138,8 @@ class SQLiteCache:
             now = self._clock()
             expires_at = None if ttl is None else now + ttl
             conn.execute(_UPSERT, (key, bytes(value), expires_at, now))
+            if self._checkpointer is not None:
+                self._checkpointer.committed()
             self._sets_since_prune += 1
             if self._sets_since_prune >= _PRUNE_EVERY:
                 self._sets_since_prune = 0

@@ -88,7 +88,7 @@ class MemoryQueue:
                     self._schedule(entry, due)
             else:
                 entry.again_at = due if entry.again_at is None else min(entry.again_at, due)
-            self._changed.notify_all()
+            self._changed.notify()  # one id: one receiver
 
     async def receive(self, *, timeout: float) -> Delivery | None:
         """Wait up to ``timeout`` seconds for a job id; ``None`` if none came."""
@@ -123,7 +123,7 @@ class MemoryQueue:
             entry.receipt, entry.attempt = None, 0
             self._schedule(entry, entry.again_at)
             entry.again_at = None
-            self._changed.notify_all()
+            self._changed.notify()  # one id: one receiver
 
     async def nack(self, delivery: Delivery, *, delay: float = 0.0) -> None:
         """Deliver the id again after ``delay`` seconds; a stale receipt is a no-op."""
@@ -136,7 +136,7 @@ class MemoryQueue:
                 due, entry.again_at = min(due, entry.again_at), None
             entry.receipt = None
             self._schedule(entry, due)
-            self._changed.notify_all()
+            self._changed.notify()  # one id: one receiver
 
     async def extend(self, delivery: Delivery, *, seconds: float) -> None:
         """Keep the id hidden at least ``seconds`` from now; a stale receipt is a no-op."""

@@ -123,7 +123,10 @@ class GenerationRepository(Protocol):
         ...
 
     async def save(self, generation: Generation) -> None:
-        """Write every field of ``generation``."""
+        """Write the outcome of ``generation``; the fields fixed at creation never change.
+
+        The outcome: status, body, ai_generated, notice, usage, error, finished_at and model.
+        """
         ...
 
 

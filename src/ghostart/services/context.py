@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
@@ -32,21 +33,33 @@ class Wakeup(asyncio.Event):
     def __init__(self) -> None:
         super().__init__()
         self.posts: dict[UUID, Post] = {}
+        self.waiters = 0
 
 
 class Notifier:
     """In-process wake-ups for waiters on a subject (a generation, a post).
 
     Only a latency optimisation: waiters also poll the store, so a worker in another process
-    is still seen.
+    is still seen. An event lives while someone waits on it, so subjects finished elsewhere
+    leave nothing behind.
     """
 
     def __init__(self) -> None:
         self._events: dict[UUID, Wakeup] = {}
 
-    def event(self, subject: UUID) -> Wakeup:
-        """The event that fires when ``subject`` changes."""
-        return self._events.setdefault(subject, Wakeup())
+    @contextlib.contextmanager
+    def waiting(self, subject: UUID) -> Iterator[Wakeup]:
+        """The event that fires when ``subject`` changes, for the duration of a wait."""
+        event = self._events.get(subject)
+        if event is None:
+            event = self._events[subject] = Wakeup()
+        event.waiters += 1
+        try:
+            yield event
+        finally:
+            event.waiters -= 1
+            if event.waiters == 0 and self._events.get(subject) is event:
+                del self._events[subject]
 
     def notify(self, subject: UUID, posts: list[Post] | None = None) -> None:
         """Wake every waiter of ``subject``, handing them ``posts`` as committed."""
@@ -54,6 +67,9 @@ class Notifier:
         if event is not None:
             event.posts = {post.id: post for post in posts or []}
             event.set()
+
+    def __len__(self) -> int:
+        return len(self._events)
 
 
 @dataclass

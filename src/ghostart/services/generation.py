@@ -188,8 +188,8 @@ class GenerationService:
             if current.status not in _WAITING or remaining <= 0:
                 return current
             # Woken at once by an in-process worker; a worker elsewhere is seen by polling.
-            event = self.ctx.notifier.event(current.generation_id or current.id)
-            with contextlib.suppress(TimeoutError):
+            subject = current.generation_id or current.id
+            with self.ctx.notifier.waiting(subject) as event, contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(min(poll_interval, remaining)):
                     await event.wait()
             # The worker hands over the post as it committed it; otherwise read it.

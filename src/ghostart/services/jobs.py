@@ -1,21 +1,27 @@
 """Job handlers: what the worker runs for each kind of job.
 
-A handler writes its result and ends its job lease in the same transaction, so the effect on the
-store happens exactly once even when a job id is delivered twice.
+A job runs in two steps. :meth:`JobHandler.begin` runs inside the transaction that claims the
+job, so claiming and marking the work started (a generation ``running``, a post ``publishing``)
+commit together or not at all. :meth:`JobHandler.handle` then calls the provider and writes its
+result and ends the job lease in one transaction, so the effect on the store happens exactly once
+even when a job id is delivered twice.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from ghostart.errors import DuplicateContent, GhostartError, PermanentError
 from ghostart.models import (
+    BrandVoice,
     DomainEvent,
     EventName,
+    Generation,
     GenerationStatus,
     Job,
     JobKind,
@@ -41,7 +47,16 @@ class LeaseLost(GhostartError):
 class JobHandler(Protocol):
     """Runs one kind of job."""
 
-    async def handle(self, job: Job, owner: str) -> None:
+    async def begin(self, uow: UnitOfWork, job: Job, owner: str) -> Any:
+        """In the claiming transaction: check the subject and mark it started (store work only).
+
+        Returns what :meth:`handle` needs, or ``None`` when there is nothing to do; the handler
+        has then finished the job in ``uow``. An error rolls the claim back; the worker then
+        claims the job alone and treats the error as a failure of the job.
+        """
+        ...
+
+    async def handle(self, job: Job, owner: str, begun: Any) -> None:
         """Do the work and finish the job (``done``) in the same transaction as its result."""
         ...
 
@@ -55,30 +70,44 @@ async def _finish(uow: UnitOfWork, job: Job, owner: str, ctx: ServiceContext) ->
         raise LeaseLost(f"job {job.id} is no longer ours")
 
 
+@dataclass(frozen=True, slots=True)
+class _Generating:
+    generation: Generation
+    voice: BrandVoice | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Publishing:
+    post: Post
+    ambiguous: bool  # "publishing" already: an earlier attempt may have reached the network
+
+
 class GenerateHandler:
     """Generates one draft and hands it to every post that joined the generation."""
 
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
-    async def handle(self, job: Job, owner: str) -> None:
+    async def begin(self, uow: UnitOfWork, job: Job, owner: str) -> _Generating | None:
+        """Mark the generation running and its posts generating."""
+        generation = await uow.generations.start(job.subject_id)
+        if generation is None:  # already finished (a second delivery) or gone
+            await _finish(uow, job, owner, self.ctx)
+            return None
+        voice = await uow.brand_voices.get(generation.organization_id, generation.brand_voice_id)
+        await uow.posts.move_for_generation(
+            generation.id,
+            from_statuses=(PostStatus.REQUESTED,),
+            changes={"status": PostStatus.GENERATING},
+            now=self.ctx.clock.now(),
+            return_posts=False,
+        )
+        return _Generating(generation, voice)
+
+    async def handle(self, job: Job, owner: str, begun: _Generating) -> None:
         """Generate, store, cache, notify (the store first: it is the truth, the cache a hint)."""
         ctx = self.ctx
-        async with ctx.store.unit_of_work() as uow:
-            generation = await uow.generations.start(job.subject_id)
-            if generation is None:  # already finished (a second delivery) or gone
-                await _finish(uow, job, owner, ctx)
-                return
-            voice = await uow.brand_voices.get(
-                generation.organization_id, generation.brand_voice_id
-            )
-            await uow.posts.move_for_generation(
-                generation.id,
-                from_statuses=(PostStatus.REQUESTED,),
-                changes={"status": PostStatus.GENERATING},
-                now=ctx.clock.now(),
-                return_posts=False,
-            )
+        generation, voice = begun.generation, begun.voice
         if voice is None:
             raise PermanentError("the brand voice was deleted before the draft was written")
 
@@ -193,31 +222,37 @@ class PublishHandler:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
-    async def handle(self, job: Job, owner: str) -> None:
+    async def begin(self, uow: UnitOfWork, job: Job, owner: str) -> _Publishing | None:
+        """Mark the post publishing, unless it was unscheduled, edited or moved meanwhile."""
+        ctx = self.ctx
+        if job.organization_id is None:
+            raise PermanentError("publish job without organization")
+        post = await uow.posts.get(job.organization_id, job.subject_id)
+        rescheduled = (
+            post is not None
+            and post.status is PostStatus.SCHEDULED
+            and post.scheduled_at is not None
+            and post.scheduled_at > ctx.clock.now() + timedelta(seconds=1)
+        )
+        if (
+            post is None
+            or post.status not in (PostStatus.SCHEDULED, PostStatus.PUBLISHING)
+            or not post.body
+            or rescheduled  # moved later after this job was queued: the new job publishes
+        ):
+            await _finish(uow, job, owner, ctx)
+            return None
+        ambiguous = post.status is PostStatus.PUBLISHING
+        if not ambiguous:
+            post = await self._update(uow, post, {"status": PostStatus.PUBLISHING})
+        return _Publishing(post, ambiguous)
+
+    async def handle(self, job: Job, owner: str, begun: _Publishing) -> None:
         """Publish (or find the earlier publication), then mark the post published."""
         ctx = self.ctx
-        org_id = job.organization_id
-        if org_id is None:
-            raise PermanentError("publish job without organization")
-        async with ctx.store.unit_of_work() as uow:
-            post = await uow.posts.get(org_id, job.subject_id)
-            rescheduled = (
-                post is not None
-                and post.status is PostStatus.SCHEDULED
-                and post.scheduled_at is not None
-                and post.scheduled_at > ctx.clock.now() + timedelta(seconds=1)
-            )
-            if (
-                post is None
-                or post.status not in (PostStatus.SCHEDULED, PostStatus.PUBLISHING)
-                or not post.body
-                or rescheduled  # moved later after this job was claimed: the new job publishes
-            ):
-                await _finish(uow, job, owner, ctx)  # unscheduled, edited or deleted meanwhile
-                return
-            ambiguous = post.status is PostStatus.PUBLISHING
-            if not ambiguous:
-                post = await self._update(uow, post, {"status": PostStatus.PUBLISHING})
+        post, ambiguous = begun.post, begun.ambiguous
+        org_id = post.organization_id
+        assert post.body is not None  # begin() checked
         request = PublishRequest(
             post_id=post.id,
             organization_id=org_id,

@@ -58,6 +58,9 @@ class _Plan:
     columns: tuple[str, ...]
     result_processors: tuple[Processor, ...]
     rendered: dict[tuple[int, ...], str]  # the final SQL per length of each IN list
+    #: Without IN lists, each bind as (caller's parameter name or "", literal, processor).
+    simple: tuple[tuple[str, Any, Processor], ...] = ()
+    expanding_any: bool = False
 
 
 class RawResult:
@@ -99,8 +102,8 @@ class PreparedStatements:
         """Run a hot statement on the driver; ``None`` if it must take SQLAlchemy's path."""
         if not self.enabled or id(statement) not in _HOT:
             return None
-        if not isinstance(parameters, Mapping | None):  # executemany
-            return None
+        if type(parameters) is not dict and not isinstance(parameters, Mapping | None):
+            return None  # executemany
         params: Mapping[str, Any] = parameters or {}
         key = (id(statement), frozenset(params))
         try:
@@ -134,6 +137,15 @@ class PreparedStatements:
 
     @staticmethod
     def _arguments(plan: _Plan, params: Mapping[str, Any]) -> list[Any]:
+        if not plan.expanding_any:
+            return [
+                (
+                    process(params[name] if name else literal)
+                    if process
+                    else (params[name] if name else literal)
+                )
+                for name, literal, process in plan.simple
+            ]
         args: list[Any] = []
         for bind in plan.binds:
             value = params[bind.name] if bind.literal is _REQUIRED else bind.literal
@@ -146,10 +158,16 @@ class PreparedStatements:
 
     @staticmethod
     def _row(plan: _Plan, row: Sequence[Any]) -> dict[str, Any]:
-        return {
-            name: (process(value) if process else value)
-            for name, process, value in zip(plan.columns, plan.result_processors, row, strict=True)
-        }
+        return dict(
+            zip(
+                plan.columns,
+                [
+                    process(value) if process else value
+                    for process, value in zip(plan.result_processors, row, strict=True)
+                ],
+                strict=True,
+            )
+        )
 
     def _plan(self, statement: Any, params: Mapping[str, Any]) -> _Plan | None:
         dialect = self.dialect
@@ -190,4 +208,9 @@ class PreparedStatements:
                 c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
             ),
             rendered={},
+            simple=tuple(
+                ("" if b.literal is not _REQUIRED else b.name, b.literal, b.processor)
+                for b in binds
+            ),
+            expanding_any=any(b.expanding for b in binds),
         )

@@ -410,10 +410,22 @@ class SQLGenerations(_Repo):
         )
         return int((await self._conn.execute(query)).scalar_one())
 
+    #: What a generation's outcome changes; the rest (and its indexes) is fixed at creation.
+    _OUTCOME = (
+        "status",
+        "body",
+        "ai_generated",
+        "notice",
+        "usage",
+        "error",
+        "finished_at",
+        "model",
+    )
+
     async def save(self, generation: Generation) -> None:
         values = self._values(generation)
-        del values["id"]
-        await self._conn.execute(_Q.gen_save, values | {"b_id": generation.id})
+        outcome = {name: values[name] for name in self._OUTCOME}
+        await self._conn.execute(_Q.gen_save, outcome | {"b_id": generation.id})
 
 
 class SQLPosts(_Repo):

@@ -22,6 +22,7 @@ from ghostart.builtin.sql.connection import LoopConnection
 from ghostart.builtin.sql.migrate import upgrade
 from ghostart.builtin.sql.prepared import PreparedStatements
 from ghostart.builtin.sql.repositories import SQLUnitOfWork
+from ghostart.builtin.sqlite_wal import Checkpointer
 from ghostart.errors import ConfigurationError, TransientError
 from ghostart.models import Principal
 
@@ -90,7 +91,9 @@ class SQLiteStore:
             raise ConfigurationError(f"SQLiteStore needs a sqlite URL, got {parsed.drivername}")
         self.url = parsed.set(drivername="sqlite+pysqlite")
         database = self.url.database
+        self._checkpointer: Checkpointer | None = None
         if database and database != ":memory:":
+            self._checkpointer = Checkpointer(Path(database).expanduser())
             try:
                 Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
@@ -133,6 +136,8 @@ class SQLiteStore:
                 raise
             else:
                 self._end(conn.commit)
+                if self._checkpointer is not None:
+                    self._checkpointer.committed()
 
     def _end(self, finish: Callable[[], None]) -> None:
         """Commit or roll back; a writer that failed to do so is replaced, never reused."""
@@ -185,6 +190,8 @@ class SQLiteStore:
 
     async def aclose(self) -> None:
         """Close the writer and every pooled connection."""
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         if self._writer is not None:
             self._writer.close()
             self._writer = None
