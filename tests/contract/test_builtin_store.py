@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -98,3 +99,28 @@ async def test_a_write_in_a_read_only_unit_of_work_fails_loudly(tmp_path: Path) 
     with pytest.raises(sa.exc.OperationalError, match="readonly"):
         await write_while_reading()
     await store.aclose()
+
+
+async def test_many_read_only_units_of_work_open_at_once_never_block(tmp_path: Path) -> None:
+    # More than any connection pool's default size, each held open across an await.
+    store = SQLiteStore(f"sqlite:///{tmp_path / 'r.db'}")
+    await store.migrate()
+    org = Organization(name="Readers")
+    async with store.unit_of_work() as uow:
+        await uow.organizations.add(org)
+    inside = 0
+
+    async def read() -> Organization | None:
+        nonlocal inside
+        async with store.unit_of_work(readonly=True) as uow:
+            inside += 1
+            await asyncio.sleep(0.05)  # every reader is open at this point
+            found = await uow.organizations.get(org.id)
+            assert inside == 40
+            return found
+
+    found = await asyncio.wait_for(asyncio.gather(*(read() for _ in range(40))), timeout=10)
+    assert found == [org] * 40
+    assert len(store._readers) == store.idle_readers  # the rest were closed
+    await store.aclose()
+    assert store._readers == []

@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, InvalidRequestError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from ghostart.builtin.sql.connection import LoopConnection
 from ghostart.builtin.sql.migrate import upgrade
@@ -84,6 +85,8 @@ class SQLiteStore:
 
     #: How long a writer waits for another process to release the database.
     busy_wait_seconds = 15.0
+    #: Reader connections kept open for the next read-only unit of work.
+    idle_readers = 8
 
     def __init__(self, url: str) -> None:
         parsed = make_url(url)
@@ -103,7 +106,9 @@ class SQLiteStore:
         try:
             # No reset-on-return rollback: every connection comes back committed or rolled back.
             self.engine: Engine = create_engine(self.url, pool_reset_on_return=None)
-            self._read_engine: Engine = create_engine(self.url, pool_reset_on_return=None)
+            # Readers are pooled here (self._readers), not by SQLAlchemy: its pool would block
+            # the event loop once more units of work than its size were open at once.
+            self._read_engine: Engine = create_engine(self.url, poolclass=NullPool)
         except (ArgumentError, InvalidRequestError) as exc:
             raise _bad_url(self.url, exc) from None
         _configure_sqlite(self.engine, readonly=False)
@@ -113,6 +118,7 @@ class SQLiteStore:
         _configure_sqlite(self._read_engine, readonly=True)
         self._write_lock = asyncio.Lock()
         self._writer: Connection | None = None
+        self._readers: list[Connection] = []
         self._prepared = PreparedStatements(self.engine.dialect)
 
     def __repr__(self) -> str:
@@ -124,8 +130,19 @@ class SQLiteStore:
     ) -> AsyncIterator[SQLUnitOfWork]:
         """One transaction; committed when the block ends cleanly, rolled back on error."""
         if readonly:
-            with self._connect(self._read_engine) as conn, conn.begin():
-                yield SQLUnitOfWork(LoopConnection(conn, self._prepared))
+            # Reader connections are kept open between units of work (a WAL reader outside a
+            # transaction holds nothing), which saves a pool checkout and return each time.
+            conn = self._readers.pop() if self._readers else self._connect(self._read_engine)
+            try:
+                with conn.begin():
+                    yield SQLUnitOfWork(LoopConnection(conn, self._prepared))
+            except BaseException:
+                conn.close()
+                raise
+            if len(self._readers) < self.idle_readers:
+                self._readers.append(conn)
+            else:
+                conn.close()
             return
         async with self._write_lock:
             conn = await self._begin_immediate()
@@ -195,6 +212,8 @@ class SQLiteStore:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+        while self._readers:
+            self._readers.pop().close()
         self.engine.dispose()
         self._read_engine.dispose()
 
