@@ -23,7 +23,9 @@ nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.reuse_venv = "no" if IN_CI else "yes"
 nox.options.error_on_external_run = True
 
-LINT_PATHS = ("src", "tests", "noxfile.py")
+LINT_PATHS = ("src", "tests", "examples", "noxfile.py")
+#: The example applications, installed editable beside the core for the tests.
+EXAMPLES = ("-e", "./examples/service")
 
 
 def _pyproject(path: Path) -> dict[str, Any]:
@@ -54,7 +56,7 @@ def _adapters() -> list[str]:
 def tests(session: nox.Session) -> None:
     """The test suite (not the benchmarks) with coverage; adapters are installed too."""
     # One resolver run, so adapters see the editable ghostart rather than one from an index.
-    session.install("-e", ".[test]", *_adapters())
+    session.install("-e", ".[test]", *_adapters(), *EXAMPLES)
     junit = os.environ.get("GHOSTART_JUNIT_XML") or str(ROOT / "junit.xml")
     session.run(
         "pytest",
@@ -77,15 +79,15 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """Mypy, strict (configured in pyproject.toml)."""
-    session.install("-e", ".[test]", _dev_requirement("mypy"))
-    session.run("mypy", "src")
+    """Mypy, strict (configured in pyproject.toml), on the core and the example service."""
+    session.install("-e", ".[test]", *EXAMPLES, _dev_requirement("mypy"))
+    session.run("mypy", "src", "examples/service/src")
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks: print throughput and memory ratios; they never fail on speed."""
-    session.install("-e", ".[test]")
+    session.install("-e", ".[test]", *EXAMPLES)
     session.run(
         "pytest",
         "tests/benchmarks",

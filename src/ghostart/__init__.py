@@ -21,6 +21,7 @@ from ghostart.errors import (
     RateLimited,
     TooManyRequests,
     TransientError,
+    Unauthenticated,
 )
 from ghostart.hookspecs import hookimpl
 from ghostart.registry import AdapterRegistry, AdapterURL, BuildContext, Port
@@ -54,6 +55,7 @@ __all__ = [
     "Settings",
     "TooManyRequests",
     "TransientError",
+    "Unauthenticated",
     "__version__",
     "hookimpl",
     "load_settings",

@@ -35,6 +35,7 @@ from ghostart.ports import (
 from ghostart.registry import AdapterRegistry, AdapterURL, BuildContext, Port
 from ghostart.retry import RetryPolicy
 from ghostart.secretbox import SecretBox
+from ghostart.services.api_keys import ApiKeyService
 from ghostart.services.brand_voices import BrandVoiceService
 from ghostart.services.context import ServiceContext
 from ghostart.services.generation import GenerationService
@@ -113,6 +114,7 @@ class Ghostart:
         self.generation = GenerationService(self.context)
         self.posts = ReviewService(self.context)
         self.secrets = SecretService(self.store, secret_box)
+        self.api_keys = ApiKeyService(self.context, secret_box)
         self.handlers = default_handlers(self.context)
         self.worker: Worker | None = None
         self._worker_task: asyncio.Task[None] | None = None

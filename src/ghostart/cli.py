@@ -9,6 +9,7 @@ import logging
 import signal
 import sys
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -232,3 +233,51 @@ async def rotate(batch_size: int, max_batches: int | None) -> None:
     finally:
         await app.aclose()
     click.echo(json.dumps(dataclasses.asdict(report), default=str))
+
+
+#: Development user ids are derived from the email, so a newcomer stays the same user.
+_DEV_USERS = uuid.UUID("9b1d3f5e-2c47-4d8a-b6e0-6f0a1c2d3e4f")
+
+
+@main.command()
+@click.option("--email", required=True, help="The development user's email.")
+@click.option("--ttl", type=click.IntRange(60, 7 * 24 * 3600), default=8 * 3600, show_default=True)
+def token(email: str, ttl: int) -> None:
+    """Print a development JWT for the local service (refused with a JWKS or in production)."""
+    try:
+        from ghostart.web.jwt import mint_dev_token
+        from ghostart.web.settings import Environment, load_web_settings, local_jwt_secret
+    except ImportError:
+        click.secho("ghostart token needs the web extra: pip install 'ghostart[fastapi]'", err=True)
+        sys.exit(2)
+    try:
+        settings = load_settings()
+        web = load_web_settings(home=settings.home)
+    except ConfigurationError as exc:
+        click.secho(f"configuration error: {exc}", fg="red", err=True)
+        sys.exit(2)
+    if web.env is Environment.PRODUCTION or web.jwt_jwks_url:
+        click.secho(
+            "refused: tokens come from your identity provider when GHOSTART_JWT_JWKS_URL or "
+            "GHOSTART_ENV=production is set",
+            fg="red",
+            err=True,
+        )
+        sys.exit(2)
+    if web.jwt_secret is not None and not any(a.startswith("HS") for a in web.algorithms):
+        click.secho("refused: GHOSTART_JWT_ALGORITHMS does not allow HS256", fg="red", err=True)
+        sys.exit(2)
+    secret = (
+        web.jwt_secret.get_secret_value() if web.jwt_secret else local_jwt_secret(settings.home)
+    )
+    user_id = uuid.uuid5(_DEV_USERS, email.strip().lower())
+    click.echo(
+        mint_dev_token(
+            secret,
+            user_id,
+            email=email.strip(),
+            audience=web.jwt_audience,
+            issuer=web.jwt_issuer,
+            ttl_seconds=ttl,
+        )
+    )

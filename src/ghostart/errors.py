@@ -41,6 +41,7 @@ __all__ = [
     "RateLimited",
     "TooManyRequests",
     "TransientError",
+    "Unauthenticated",
 ]
 
 
@@ -83,6 +84,15 @@ class NotFound(DomainError):
     """The thing does not exist, or not for this principal's organization."""
 
     code = "not_found"
+
+
+class Unauthenticated(DomainError):
+    """No acceptable credentials: a missing, malformed, expired, revoked or forged token or key.
+
+    The message says what was wrong in general terms only (never which check a forgery failed).
+    """
+
+    code = "unauthenticated"
 
 
 class PermissionDenied(DomainError):

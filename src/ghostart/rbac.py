@@ -1,42 +1,20 @@
 """Role-based access control: one permission table, one check.
 
 Permissions ending in ``_own`` apply only to rows the principal authored; the matching ``_any``
-permission covers every row of the organization. :func:`authorize` is the only check services use.
+permission covers every row of the organization. A principal with ``scopes`` (an API key) holds
+only its role's permissions that are also among its scopes. :func:`authorize` is the only check
+services use.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
+from collections.abc import Iterable
 from uuid import UUID
 
 from ghostart.errors import PermissionDenied
-from ghostart.models import Principal, Role
+from ghostart.models import Permission, Principal, Role
 
-__all__ = ["PERMISSIONS", "Permission", "authorize", "can"]
-
-
-class Permission(StrEnum):
-    """Everything a role may be allowed to do."""
-
-    ORG_READ = "org.read"
-    ORG_MANAGE = "org.manage"
-    MEMBERS_READ = "members.read"
-    MEMBERS_MANAGE = "members.manage"
-    BILLING_MANAGE = "billing.manage"
-    API_KEYS_MANAGE = "api_keys.manage"
-    BRAND_VOICE_READ = "brand_voice.read"
-    BRAND_VOICE_MANAGE = "brand_voice.manage"
-    POST_CREATE = "post.create"
-    POST_READ_OWN = "post.read_own"
-    POST_READ_ANY = "post.read_any"
-    POST_EDIT_OWN = "post.edit_own"
-    POST_EDIT_ANY = "post.edit_any"
-    POST_SUBMIT_OWN = "post.submit_own"
-    POST_SUBMIT_ANY = "post.submit_any"
-    POST_REVIEW = "post.review"
-    POST_PUBLISH_OWN = "post.publish_own"
-    POST_PUBLISH_ANY = "post.publish_any"
-    USAGE_READ = "usage.read"
+__all__ = ["PERMISSIONS", "Permission", "authorize", "can", "granted", "least_role"]
 
 
 P = Permission
@@ -80,29 +58,61 @@ def _split(permission: Permission) -> tuple[Permission, Permission] | None:
     return None
 
 
+def granted(principal: Principal) -> frozenset[Permission]:
+    """Every permission ``principal`` holds: its role's, narrowed to its scopes if it has any."""
+    permissions = PERMISSIONS[principal.role]
+    return permissions if principal.scopes is None else permissions & principal.scopes
+
+
+def least_role(permissions: Iterable[Permission]) -> Role:
+    """The role with the fewest permissions that holds all of ``permissions``.
+
+    Roles are nested (employee < brand creator < admin), so this is the weakest role that can
+    do everything asked; an API key acts in it.
+    """
+    wanted = frozenset(permissions)
+    for role in sorted(PERMISSIONS, key=lambda r: len(PERMISSIONS[r])):
+        if wanted <= PERMISSIONS[role]:
+            return role
+    unknown = ", ".join(sorted(p.value for p in wanted - PERMISSIONS[Role.ADMIN]))
+    raise ValueError(f"no role holds {unknown}")  # only reachable if the table lost a permission
+
+
 def can(principal: Principal, permission: Permission, *, owner_id: UUID | None = None) -> bool:
     """Whether ``principal`` holds ``permission``, for a row authored by ``owner_id`` if given.
 
     Asking for an ``_own``/``_any`` pair is answered by either half: ``_any`` always, ``_own`` only
-    when ``owner_id`` is the principal's user.
+    when ``owner_id`` is the principal's user. Scopes narrow each half on its own: a key scoped to
+    ``post.read_own`` reads its own rows only, whatever its role.
     """
-    granted = PERMISSIONS[principal.role]
+    held = granted(principal)
     pair = _split(permission)
     if pair is None:
-        return permission in granted
+        return permission in held
     own, any_ = pair
-    if any_ in granted:
+    if any_ in held:
         return True
-    return own in granted and owner_id is not None and owner_id == principal.user_id
+    return own in held and owner_id is not None and owner_id == principal.user_id
 
 
 def authorize(
     principal: Principal, permission: Permission, *, owner_id: UUID | None = None
 ) -> None:
     """Raise :class:`PermissionDenied` unless :func:`can` allows it."""
-    if not can(principal, permission, owner_id=owner_id):
+    if can(principal, permission, owner_id=owner_id):
+        return
+    action = permission.value.replace("_", " ")
+    if principal.scopes is not None and can(
+        principal.model_copy(update={"scopes": None}), permission, owner_id=owner_id
+    ):
         raise PermissionDenied(
-            f"role '{principal.role.value}' may not {permission.value.replace('_', ' ')}",
+            f"this API key's scopes do not allow {action}",
             permission=permission.value,
             role=principal.role.value,
+            scopes=sorted(p.value for p in principal.scopes),
         )
+    raise PermissionDenied(
+        f"role '{principal.role.value}' may not {action}",
+        permission=permission.value,
+        role=principal.role.value,
+    )

@@ -133,7 +133,7 @@ async def test_with_a_second_admin_the_first_can_be_demoted_then_removed(
 async def test_admin_can_leave_when_another_admin_exists(app: Ghostart, team: Team) -> None:
     await app.organizations.change_role(team.admin, team.creator.user_id, Role.ADMIN)
     await app.organizations.remove_member(team.admin, team.admin.user_id)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):
         await app.organizations.principal_for(team.admin.user_id, team.org.id)
 
 
@@ -142,7 +142,7 @@ async def test_member_can_leave_without_members_manage(
 ) -> None:
     await app.organizations.remove_member(team.employee, team.employee.user_id)
     assert team.employee.user_id not in await roles(app, team)
-    with pytest.raises(PermissionDenied, match="not a member"):
+    with pytest.raises(NotFound, match="organization"):
         await app.organizations.principal_for(team.employee.user_id, team.org.id)
     assert events.events[-1].name == EventName.MEMBER_REMOVED
     assert events.events[-1].payload == {"user_id": str(team.employee.user_id)}
@@ -164,10 +164,18 @@ async def test_principal_for_unknown_organization_is_not_found(app: Ghostart, te
         await app.organizations.principal_for(team.admin.user_id, uuid4())
 
 
-async def test_principal_for_non_member_is_denied(app: Ghostart, team: Team) -> None:
+async def test_principal_for_non_member_is_not_found_like_a_missing_organization(
+    app: Ghostart, team: Team
+) -> None:
     outsider = await app.organizations.ensure_user("outsider@example.com")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound) as member_of_none:
         await app.organizations.principal_for(outsider.id, team.org.id)
+    missing_id = uuid4()
+    with pytest.raises(NotFound) as missing:
+        await app.organizations.principal_for(outsider.id, missing_id)
+    assert str(member_of_none.value).replace(str(team.org.id), "X") == str(missing.value).replace(
+        str(missing_id), "X"
+    )
 
 
 async def test_members_are_scoped_to_their_organization(app: Ghostart, team: Team) -> None:
@@ -177,7 +185,7 @@ async def test_members_are_scoped_to_their_organization(app: Ghostart, team: Tea
         await app.organizations.change_role(team.admin, other.employee.user_id, Role.ADMIN)
     with pytest.raises(NotFound):
         await app.organizations.remove_member(team.admin, other.employee.user_id)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):
         await app.organizations.principal_for(other.admin.user_id, team.org.id)
     assert {m.organization_id for m in await app.organizations.members(other.admin)} == {
         other.org.id

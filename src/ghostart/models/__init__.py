@@ -1,5 +1,6 @@
 """Pydantic domain models."""
 
+from ghostart.models.api_key import API_KEY_PREFIX, ApiKey, api_key_lookup_prefix, generate_api_key
 from ghostart.models.base import DomainModel, as_uuid, new_id, utcnow
 from ghostart.models.billing import Plan
 from ghostart.models.brand_voice import BrandVoice, BrandVoiceSpec
@@ -19,10 +20,12 @@ from ghostart.models.content import (
 from ghostart.models.events import DomainEvent, EventName
 from ghostart.models.job import Job, JobKind, JobStatus
 from ghostart.models.organization import Membership, Organization, OrganizationSettings, Role, User
-from ghostart.models.principal import Principal, PrincipalKind
+from ghostart.models.principal import Permission, Principal, PrincipalKind
 
 __all__ = [
+    "API_KEY_PREFIX",
     "LINKEDIN_MAX_CHARS",
+    "ApiKey",
     "BrandVoice",
     "BrandVoiceSpec",
     "ContentRequest",
@@ -38,6 +41,7 @@ __all__ = [
     "Membership",
     "Organization",
     "OrganizationSettings",
+    "Permission",
     "Plan",
     "Post",
     "PostFormat",
@@ -49,7 +53,9 @@ __all__ = [
     "Usage",
     "User",
     "allowed_transitions",
+    "api_key_lookup_prefix",
     "as_uuid",
+    "generate_api_key",
     "new_id",
     "utcnow",
 ]

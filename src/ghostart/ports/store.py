@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 from uuid import UUID
 
 from ghostart.models import (
+    ApiKey,
     BrandVoice,
     Generation,
     Job,
@@ -29,6 +30,7 @@ from ghostart.models import (
 )
 
 __all__ = [
+    "ApiKeyRepository",
     "BrandVoiceRepository",
     "GenerationRepository",
     "JobRepository",
@@ -251,6 +253,42 @@ class SecretRepository(Protocol):
         ...
 
 
+class ApiKeyRepository(Protocol):
+    """API keys and their hashes. The hash is written once, and read only by :meth:`find`."""
+
+    async def add(self, key: ApiKey, key_hash: str) -> None:
+        """Insert ``key`` with the keyed hash of its secret; a taken ``key_prefix`` is a Conflict."""
+        ...
+
+    async def get(self, organization_id: UUID, key_id: UUID) -> ApiKey | None: ...
+
+    async def list(self, organization_id: UUID) -> builtins.list[ApiKey]:
+        """Every key of the organization, revoked ones included, oldest first."""
+        ...
+
+    async def find(self, key_prefix: str) -> tuple[ApiKey, str] | None:
+        """The key with ``key_prefix`` and its stored hash, in whichever organization it is.
+
+        The one read not scoped to an organization: authentication starts from the key alone,
+        and must check the hash before trusting the row.
+        """
+        ...
+
+    async def revoke(self, organization_id: UUID, key_id: UUID, *, at: datetime) -> ApiKey | None:
+        """Mark the key revoked at ``at`` unless it already is; the key as stored, or ``None``."""
+        ...
+
+    async def touch(
+        self, organization_id: UUID, key_id: UUID, *, at: datetime, unless_since: datetime
+    ) -> bool:
+        """Set ``last_used_at`` to ``at`` unless it is already ``unless_since`` or later.
+
+        Compare-and-set, so that many processes seeing a stale time write it once. Revoked keys
+        are left alone. Returns whether the row was written.
+        """
+        ...
+
+
 @runtime_checkable
 class UnitOfWork(Protocol):
     """One transaction over every repository. Committed on clean exit, rolled back on error."""
@@ -264,6 +302,7 @@ class UnitOfWork(Protocol):
     jobs: JobRepository
     usage: UsageRepository
     secrets: SecretRepository
+    api_keys: ApiKeyRepository
 
 
 @runtime_checkable

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from ghostart.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from ghostart.errors import Conflict, InvalidInput, NotFound
 from ghostart.models import (
     DomainEvent,
     EventName,
@@ -63,16 +63,45 @@ class OrganizationService:
         return org, Principal(user_id=creator_id, organization_id=org.id, role=Role.ADMIN)
 
     async def principal_for(self, user_id: UUID, organization_id: UUID) -> Principal:
-        """The principal of ``user_id`` acting in ``organization_id``."""
+        """The principal of ``user_id`` acting in ``organization_id``.
+
+        An organization the user is not a member of is :class:`NotFound`, exactly like one
+        that does not exist: outsiders learn nothing about which organizations exist.
+        """
         user_id = as_uuid(user_id, "user_id")
         organization_id = as_uuid(organization_id, "organization_id")
         async with self.ctx.store.unit_of_work(readonly=True) as uow:
-            if await uow.organizations.get(organization_id) is None:
-                raise NotFound(f"organization {organization_id} not found")
             membership = await uow.memberships.get(organization_id, user_id)
         if membership is None:
-            raise PermissionDenied("not a member of this organization")
+            raise NotFound(f"organization {organization_id} not found")
         return Principal(user_id=user_id, organization_id=organization_id, role=membership.role)
+
+    async def sign_in(self, user_id: UUID, email: str | None, name: str | None = None) -> User:
+        """The user ``user_id`` (the identity provider's id), created on first sign-in."""
+        user_id = as_uuid(user_id, "user_id")
+        async with self.ctx.store.unit_of_work(readonly=True) as uow:
+            existing = await uow.users.get(user_id)
+        if existing is not None:
+            return existing
+        user = User.parse({"id": user_id, "email": email, "name": name})
+        async with self.ctx.store.unit_of_work() as uow:
+            if await uow.users.get(user_id) is None:
+                if user.email and await uow.users.get_by_email(str(user.email)):
+                    raise Conflict("another account already uses this email address", field="email")
+                await uow.users.add(user)
+        return user
+
+    async def organizations_of(self, user_id: UUID) -> list[tuple[Organization, Role]]:
+        """The organizations ``user_id`` belongs to, with the role in each."""
+        user_id = as_uuid(user_id, "user_id")
+        async with self.ctx.store.unit_of_work(readonly=True) as uow:
+            orgs = await uow.organizations.list_for_user(user_id)
+            roles = {}
+            for org in orgs:
+                membership = await uow.memberships.get(org.id, user_id)
+                if membership is not None:
+                    roles[org.id] = membership.role
+        return [(org, roles[org.id]) for org in orgs if org.id in roles]
 
     async def get(self, principal: Principal) -> Organization:
         """The principal's organization."""

@@ -19,6 +19,7 @@ from ghostart.builtin.sql.connection import SQLConnection
 from ghostart.builtin.sql.prepared import hot
 from ghostart.errors import Conflict, NotFound
 from ghostart.models import (
+    ApiKey,
     BrandVoice,
     BrandVoiceSpec,
     Generation,
@@ -122,6 +123,17 @@ class _Q:
         t.jobs.c.id == _b("b_id"),
         t.jobs.c.lease_owner == _b("b_owner"),
         t.jobs.c.status == JobStatus.RUNNING.value,
+    )
+    # Authentication runs these two on every request made with an API key.
+    api_key_find = sa.select(t.api_keys).where(t.api_keys.c.key_prefix == _b("b_prefix"))
+    api_key_touch = t.api_keys.update().where(
+        t.api_keys.c.organization_id == _b("b_org"),
+        t.api_keys.c.id == _b("b_id"),
+        t.api_keys.c.revoked_at.is_(None),
+        sa.or_(
+            t.api_keys.c.last_used_at.is_(None),
+            t.api_keys.c.last_used_at < _b("b_since", type_=t.api_keys.c.last_used_at.type),
+        ),
     )
     inserts = {table.name: table.insert() for table in t.metadata.sorted_tables}
     # INSERT ... ON CONFLICT DO NOTHING, per dialect: no savepoint, no exception on a duplicate.
@@ -751,6 +763,75 @@ class SQLSecrets(_Repo):
         return bool(result.rowcount == 1)
 
 
+class SQLApiKeys(_Repo):
+    """API keys; the hash column is read by :meth:`find` alone and never enters the model."""
+
+    _t = t.api_keys
+
+    @staticmethod
+    def _model(row: Mapping[Any, Any]) -> ApiKey:
+        values = {name: value for name, value in row.items() if name != "key_hash"}
+        return ApiKey.model_validate(values)
+
+    async def add(self, key: ApiKey, key_hash: str) -> None:
+        values = {
+            "id": key.id,
+            "organization_id": key.organization_id,
+            "name": key.name,
+            "key_prefix": key.key_prefix,
+            "key_hash": key_hash,
+            "scopes": sorted(scope.value for scope in key.scopes),
+            "role": key.role.value,
+            "created_by": key.created_by,
+            "created_at": key.created_at,
+            "last_used_at": key.last_used_at,
+            "revoked_at": key.revoked_at,
+        }
+        await self._insert(self._t, values, "API key")
+
+    async def get(self, organization_id: UUID, key_id: UUID) -> ApiKey | None:
+        query = sa.select(self._t).where(
+            self._t.c.organization_id == organization_id, self._t.c.id == key_id
+        )
+        row = (await self._conn.execute(query)).mappings().first()
+        return self._model(row) if row else None
+
+    async def list(self, organization_id: UUID) -> builtins.list[ApiKey]:
+        query = (
+            sa.select(self._t)
+            .where(self._t.c.organization_id == organization_id)
+            .order_by(self._t.c.created_at, self._t.c.id)
+        )
+        return [self._model(r) for r in (await self._conn.execute(query)).mappings()]
+
+    async def find(self, key_prefix: str) -> tuple[ApiKey, str] | None:
+        row = (
+            (await self._conn.execute(_Q.api_key_find, {"b_prefix": key_prefix})).mappings().first()
+        )
+        return (self._model(row), str(row["key_hash"])) if row else None
+
+    async def revoke(self, organization_id: UUID, key_id: UUID, *, at: datetime) -> ApiKey | None:
+        c = self._t.c
+        await self._conn.execute(
+            self._t.update()
+            .where(c.organization_id == organization_id, c.id == key_id, c.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )
+        return await self.get(organization_id, key_id)
+
+    async def touch(
+        self, organization_id: UUID, key_id: UUID, *, at: datetime, unless_since: datetime
+    ) -> bool:
+        params = {
+            "last_used_at": at,
+            "b_org": organization_id,
+            "b_id": key_id,
+            "b_since": unless_since,
+        }
+        result = await self._conn.execute(_Q.api_key_touch, params)
+        return bool(result.rowcount == 1)
+
+
 class SQLUnitOfWork:
     """All repositories on one connection, inside one transaction."""
 
@@ -765,3 +846,4 @@ class SQLUnitOfWork:
         self.jobs = SQLJobs(conn)
         self.usage = SQLUsage(conn)
         self.secrets = SQLSecrets(conn)
+        self.api_keys = SQLApiKeys(conn)

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from ghostart.builtin.sql.types import JSONType, UTCDateTime
 
 __all__ = [
+    "api_keys",
     "brand_voices",
     "generations",
     "jobs",
@@ -203,4 +204,23 @@ secrets = sa.Table(
     sa.Column("ciphertext", sa.Text, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("organization_id", "name", name="uq_secrets_org_name"),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    _org_fk(),
+    sa.Column("name", sa.Text, nullable=False),
+    # Public: "gha_live_" and the lookup id. Unique, so its index serves authentication.
+    sa.Column("key_prefix", sa.Text, nullable=False, unique=True),
+    # HMAC-SHA256 of the whole key (hex); the key itself is never stored.
+    sa.Column("key_hash", sa.Text, nullable=False),
+    sa.Column("scopes", JSONType, nullable=False),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("created_by", sa.Uuid, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_used_at", UTCDateTime, nullable=True),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+    sa.CheckConstraint("role in ('admin', 'brand_creator', 'employee')", name="role"),
 )

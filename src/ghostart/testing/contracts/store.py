@@ -23,6 +23,7 @@ import pytest
 
 from ghostart.errors import Conflict
 from ghostart.models import (
+    ApiKey,
     BrandVoice,
     ContentRequest,
     Generation,
@@ -33,6 +34,7 @@ from ghostart.models import (
     Membership,
     Organization,
     OrganizationSettings,
+    Permission,
     Post,
     PostStatus,
     Role,
@@ -65,6 +67,19 @@ def _generation(org: Organization, fp: str = "fp", **kw: object) -> Generation:
         brand_voice_version=1,
         request=ContentRequest(topic="a topic"),
         model="m",
+        created_at=kw.pop("created_at", T0),
+        **kw,
+    )
+
+
+def _api_key(org: Organization, user: User, lookup: str, **kw: object) -> ApiKey:
+    return ApiKey(
+        organization_id=org.id,
+        name=str(kw.pop("name", "ci")),
+        key_prefix=f"gha_live_{lookup:0>12}",
+        scopes=frozenset({Permission.ORG_READ, Permission.POST_CREATE}),
+        role=Role.EMPLOYEE,
+        created_by=user.id,
         created_at=kw.pop("created_at", T0),
         **kw,
     )
@@ -404,3 +419,88 @@ class StoreContract:
             assert not await uow.secrets.replace(ids[1], "stale", "x")
             assert await uow.secrets.replace(ids[1], "ct1", "ct1-rotated")
             assert await uow.secrets.get(org.id, "name1") == (ids[1], "ct1-rotated")
+
+    async def test_api_keys_roundtrip_and_stay_in_their_organization(self, store: Store) -> None:
+        mine, me = await _org(store, "Mine")
+        theirs, _ = await _org(store, "Theirs")
+        first = _api_key(mine, me, "first")
+        second = _api_key(mine, me, "second", created_at=T0 + timedelta(seconds=1))
+        async with store.unit_of_work() as uow:
+            await uow.api_keys.add(second, "b" * 64)
+            await uow.api_keys.add(first, "a" * 64)
+        async with store.unit_of_work(readonly=True) as uow:
+            assert await uow.api_keys.get(mine.id, first.id) == first
+            assert [k.id for k in await uow.api_keys.list(mine.id)] == [first.id, second.id]
+            assert await uow.api_keys.get(theirs.id, first.id) is None
+            assert await uow.api_keys.list(theirs.id) == []
+            # The one unscoped read: by the public prefix, handing out the stored hash.
+            assert await uow.api_keys.find(first.key_prefix) == (first, "a" * 64)
+            assert await uow.api_keys.find("gha_live_000000000000") is None
+
+    async def test_api_key_prefixes_are_unique(self, store: Store) -> None:
+        org, user = await _org(store)
+        async with store.unit_of_work() as uow:
+            await uow.api_keys.add(_api_key(org, user, "same"), "a" * 64)
+        with pytest.raises(Conflict):
+            async with store.unit_of_work() as uow:
+                await uow.api_keys.add(_api_key(org, user, "same"), "b" * 64)
+        async with store.unit_of_work(readonly=True) as uow:
+            assert len(await uow.api_keys.list(org.id)) == 1
+
+    async def test_api_key_revoke_is_scoped_and_keeps_the_first_time(self, store: Store) -> None:
+        mine, me = await _org(store, "Mine")
+        theirs, _ = await _org(store, "Theirs")
+        key = _api_key(mine, me, "revoke")
+        async with store.unit_of_work() as uow:
+            await uow.api_keys.add(key, "a" * 64)
+            assert await uow.api_keys.revoke(theirs.id, key.id, at=T0) is None
+            assert await uow.api_keys.revoke(mine.id, uuid4(), at=T0) is None
+            untouched = await uow.api_keys.get(mine.id, key.id)
+            assert untouched is not None and untouched.revoked_at is None
+            revoked = await uow.api_keys.revoke(mine.id, key.id, at=T0)
+            assert revoked is not None and revoked.revoked_at == T0
+            again = await uow.api_keys.revoke(mine.id, key.id, at=T0 + timedelta(hours=1))
+            assert again is not None and again.revoked_at == T0
+        async with store.unit_of_work(readonly=True) as uow:
+            found = await uow.api_keys.find(key.key_prefix)
+            assert found is not None and found[0].revoked_at == T0
+
+    async def test_api_key_touch_is_compare_and_set(self, store: Store) -> None:
+        mine, me = await _org(store, "Mine")
+        theirs, _ = await _org(store, "Theirs")
+        key = _api_key(mine, me, "touch")
+        minute = timedelta(minutes=1)
+        async with store.unit_of_work() as uow:
+            await uow.api_keys.add(key, "a" * 64)
+            assert not await uow.api_keys.touch(theirs.id, key.id, at=T0, unless_since=T0 - minute)
+            assert await uow.api_keys.touch(mine.id, key.id, at=T0, unless_since=T0 - minute)
+            later = T0 + timedelta(seconds=30)
+            assert not await uow.api_keys.touch(
+                mine.id, key.id, at=later, unless_since=later - minute
+            )
+            stored = await uow.api_keys.get(mine.id, key.id)
+            assert stored is not None and stored.last_used_at == T0
+            later = T0 + timedelta(seconds=61)
+            assert await uow.api_keys.touch(mine.id, key.id, at=later, unless_since=later - minute)
+            stored = await uow.api_keys.get(mine.id, key.id)
+            assert stored is not None and stored.last_used_at == later
+            await uow.api_keys.revoke(mine.id, key.id, at=later)
+            much_later = later + timedelta(hours=1)
+            assert not await uow.api_keys.touch(
+                mine.id, key.id, at=much_later, unless_since=much_later - minute
+            )
+
+    async def test_concurrent_api_key_touches_write_once(self, store: Store) -> None:
+        org, user = await _org(store)
+        key = _api_key(org, user, "burst")
+        async with store.unit_of_work() as uow:
+            await uow.api_keys.add(key, "a" * 64)
+
+        async def touch(i: int) -> bool:
+            at = T0 + timedelta(milliseconds=i)
+            async with store.unit_of_work() as uow:
+                return await uow.api_keys.touch(
+                    org.id, key.id, at=at, unless_since=at - timedelta(minutes=1)
+                )
+
+        assert sum(await asyncio.gather(*(touch(i) for i in range(10)))) == 1

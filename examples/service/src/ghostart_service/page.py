@@ -1,0 +1,142 @@
+"""The example's web page: request a post, watch it arrive, edit it, submit and approve it.
+
+Server-rendered HTML with a little plain JavaScript that calls the same ``/v1`` API as any
+client: no build step, no framework. The token stays in the browser's session storage.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+router = APIRouter(include_in_schema=False)
+
+_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>ghostart</title>
+<style>
+  body { font: 16px/1.5 system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; }
+  label { display: block; margin-top: .75rem; font-weight: 600; }
+  input, select, textarea { width: 100%; box-sizing: border-box; font: inherit; padding: .4rem; }
+  textarea { min-height: 14rem; }
+  button { margin: .75rem .5rem 0 0; font: inherit; padding: .4rem .9rem; }
+  #status { font-weight: 600; }
+  .error { color: #a00; }
+  [hidden] { display: none; }
+</style>
+</head>
+<body>
+<h1>ghostart</h1>
+<section id="signin">
+  <label for="token">Access token</label>
+  <input id="token" type="password" autocomplete="off"
+         placeholder="paste the output of: ghostart token --email you@example.com">
+  <button id="use-token">Sign in</button>
+</section>
+<section id="workspace" hidden>
+  <p>Signed in as <span id="who"></span>.
+     <button id="new-org" hidden>Create my organization</button></p>
+  <label for="org">Organization</label>
+  <select id="org"></select>
+  <label for="topic">What should the post be about?</label>
+  <input id="topic" maxlength="500" placeholder="Why our team writes design docs">
+  <button id="request">Request a post</button>
+  <p>Status: <span id="status">-</span></p>
+  <label for="body">Draft</label>
+  <textarea id="body" maxlength="3000"></textarea>
+  <button id="save">Save edit</button>
+  <button id="submit">Submit for review</button>
+  <button id="approve">Approve</button>
+  <p id="notice"></p>
+</section>
+<p id="error" class="error" role="alert"></p>
+<script>
+const $ = (id) => document.getElementById(id);
+let token = sessionStorage.getItem("ghostart-token") || "";
+let post = null;
+
+async function api(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: {"Authorization": "Bearer " + token, "Content-Type": "application/json"},
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = response.status === 204 ? null : await response.json();
+  if (!response.ok) { throw new Error(data && data.detail ? data.detail : response.statusText); }
+  return {status: response.status, data};
+}
+function fail(error) { $("error").textContent = error.message; }
+function orgUrl(path) { return "/v1/organizations/" + $("org").value + path; }
+function show(p) {
+  post = p;
+  $("status").textContent = p.status;
+  if (p.body !== null && document.activeElement !== $("body")) { $("body").value = p.body; }
+  $("notice").textContent = p.notice || "";
+}
+
+async function signIn() {
+  $("error").textContent = "";
+  const me = (await api("GET", "/v1/me")).data;
+  sessionStorage.setItem("ghostart-token", token);
+  $("who").textContent = me.user.email || me.user.id;
+  $("org").innerHTML = "";
+  for (const org of me.organizations) {
+    const option = document.createElement("option");
+    option.value = org.id; option.textContent = org.name + " (" + org.role + ")";
+    $("org").appendChild(option);
+  }
+  $("new-org").hidden = me.organizations.length > 0;
+  $("signin").hidden = true; $("workspace").hidden = false;
+}
+
+async function createOrg() {
+  const org = (await api("POST", "/v1/organizations", {name: "My organization"})).data;
+  await api("POST", "/v1/organizations/" + org.id + "/brand-voices", {name: "House voice"});
+  await signIn();
+}
+
+async function requestPost() {
+  $("error").textContent = "";
+  let answer = await api("POST", orgUrl("/content-requests"), {topic: $("topic").value});
+  show(answer.data);
+  while (answer.status === 202) {
+    answer = await api("GET", orgUrl("/content-requests/" + answer.data.id + "?wait=5"));
+    show(answer.data);
+  }
+}
+
+async function act(path, body) {
+  $("error").textContent = "";
+  show((await api(body === undefined ? "POST" : "PATCH", orgUrl("/posts/" + post.id + path), body)).data);
+}
+
+$("use-token").onclick = () => { token = $("token").value.trim(); signIn().catch(fail); };
+$("new-org").onclick = () => createOrg().catch(fail);
+$("request").onclick = () => requestPost().catch(fail);
+$("save").onclick = () => act("", {body: $("body").value}).catch(fail);
+$("submit").onclick = () => act("/submit").catch(fail);
+$("approve").onclick = () => act("/approve").catch(fail);
+if (token) { signIn().catch(() => sessionStorage.removeItem("ghostart-token")); }
+</script>
+</body>
+</html>
+"""
+
+
+@router.get("/", response_class=HTMLResponse)
+async def page() -> HTMLResponse:
+    """The page (static: everything it shows comes from the API, with the user's token)."""
+    return HTMLResponse(
+        _PAGE,
+        headers={
+            "Cache-Control": "no-cache",
+            "Content-Security-Policy": (
+                "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"
+            ),
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+        },
+    )

@@ -1,0 +1,91 @@
+"""Authentication failures, problem bodies, body limits, HTTP caching and request metrics."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+from tests.service.conftest import Api, Org
+
+
+async def test_missing_or_malformed_credentials_are_401_problems(service: Api, org: Org) -> None:
+    c = service.client
+    for headers in (
+        {},
+        {"Authorization": "Basic dXNlcjpwdw=="},
+        {"Authorization": "Bearer "},
+        {"Authorization": "Bearer not.a.jwt"},
+        {"Authorization": "Bearer " + service.token(uuid4())[:-3] + "abc"},  # bad signature
+    ):
+        r = await c.get(org.url(), headers=headers)
+        assert r.status_code == 401, (headers, r.status_code)
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.headers["www-authenticate"].startswith("Bearer")
+        body = r.json()
+        assert body["status"] == 401 and body["code"] == "unauthenticated"
+        assert "token" not in {k for k in body if k not in ("detail", "title", "type")}
+
+
+async def test_a_stranger_with_a_valid_token_sees_404(service: Api, org: Org) -> None:
+    stranger = service.auth(uuid4(), "stranger@example.com")
+    assert (await service.client.get(org.url(), headers=stranger)).status_code == 404
+
+
+async def test_bodies_over_the_limit_are_413(service: Api, org: Org) -> None:
+    big = b'{"topic": "' + b"x" * 1_100_000 + b'"}'
+    r = await service.client.post(
+        org.url("/content-requests"),
+        content=big,
+        headers=org.employee | {"content-type": "application/json"},
+    )
+    assert r.status_code == 413 and r.json()["status"] == 413
+
+    async def chunks():  # streamed without a Content-Length
+        for _ in range(20):
+            yield b"x" * 100_000
+
+    streamed = await service.client.post(
+        org.url("/content-requests"),
+        content=chunks(),
+        headers=org.employee | {"content-type": "application/json"},
+    )
+    assert streamed.status_code == 413
+
+
+async def test_unknown_routes_and_methods_are_problems_not_500(service: Api, org: Org) -> None:
+    c = service.client
+    r = await c.get("/v1/nothing-here")
+    assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+    r = await c.delete("/v1/plans")
+    assert r.status_code == 405
+    r = await c.get("/v1/organizations/not-a-uuid", headers=org.admin)
+    assert r.status_code == 422 and r.json()["field"] == "path.organization_id"
+
+
+async def test_safe_gets_carry_etags_and_private_cache_control(service: Api, org: Org) -> None:
+    c = service.client
+    first = await c.get(org.url(), headers=org.admin)
+    etag = first.headers["etag"]
+    assert etag.startswith('W/"') and first.headers["cache-control"] == "private, no-cache"
+    again = await c.get(org.url(), headers=org.admin | {"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    await c.patch(org.url("/settings"), json={"timezone": "Asia/Tokyo"}, headers=org.admin)
+    changed = await c.get(org.url(), headers=org.admin | {"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    public = await c.get("/v1/plans")
+    assert public.headers["cache-control"].startswith("public, max-age=")
+    with_credentials = await c.get("/v1/plans", headers=org.admin)
+    assert with_credentials.headers["cache-control"] == "private, no-cache"
+    post = await c.post(org.url("/content-requests"), json={"topic": "no etag"}, headers=org.admin)
+    assert "etag" not in post.headers
+
+
+async def test_every_request_is_measured_by_route_template(service: Api, org: Org) -> None:
+    counters = service.app.monitor.counters  # type: ignore[attr-defined]
+    before = dict(counters)
+    await service.client.get(org.url(), headers=org.admin)
+    await service.client.get(f"/v1/organizations/{uuid4()}", headers=org.admin)
+    grown = {k: v - before.get(k, 0) for k, v in counters.items() if v != before.get(k, 0)}
+    keys = [k for k in grown if k.startswith("ghostart.http.requests")]
+    assert any("/v1/organizations/{organization_id}" in k and "200" in k for k in keys), keys
+    assert any("404" in k for k in keys)
+    assert not any(str(org.id) in k for k in keys)  # ids never become metric labels

@@ -1,0 +1,165 @@
+"""Every protected route, called as each kind of caller, against the permission table.
+
+For a role that holds the route's permission the answer is never 401, 403 or a hidden 404 (it may
+be 409 when the post is in the wrong state for the step); for a role without it, 403. A member
+of another organization gets 404 everywhere, and an anonymous caller 401.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from ghostart.models import Role
+from ghostart.rbac import PERMISSIONS, Permission
+from tests.service.conftest import Api, MakeOrg, Org
+
+P = Permission
+OK = frozenset({200, 201, 202, 204})
+OK_OR_STATE = OK | {409}
+OK_OR_MISSING = frozenset({404})  # a random id: allowed callers get past RBAC to "not found"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # formatted with org, post, voice, spare, random
+    permission: Permission
+    permitted: frozenset[int] = OK
+    body: Any = None
+
+
+ROUTES = [
+    Route("GET", "", P.ORG_READ),
+    Route("PATCH", "/settings", P.ORG_MANAGE, body={}),
+    Route("GET", "/members", P.MEMBERS_READ),
+    Route("POST", "/members", P.MEMBERS_MANAGE, frozenset({409}), {"user_id": "{spare}"}),
+    Route("PATCH", "/members/{spare}", P.MEMBERS_MANAGE, body={"role": "employee"}),
+    Route("DELETE", "/members/{random}", P.MEMBERS_MANAGE, OK_OR_MISSING),
+    Route("GET", "/brand-voices", P.BRAND_VOICE_READ),
+    Route("POST", "/brand-voices", P.BRAND_VOICE_MANAGE, body={"name": "Another"}),
+    Route("GET", "/brand-voices/{voice}", P.BRAND_VOICE_READ),
+    Route("PUT", "/brand-voices/{voice}", P.BRAND_VOICE_MANAGE, body={"name": "House"}),
+    Route("DELETE", "/brand-voices/{random}", P.BRAND_VOICE_MANAGE, OK_OR_MISSING),
+    Route("POST", "/content-requests", P.POST_CREATE, body={"topic": "Table-driven tests"}),
+    Route("GET", "/content-requests/{post}", P.POST_READ_OWN),
+    Route("GET", "/posts", P.POST_READ_OWN),
+    Route("GET", "/posts/{post}", P.POST_READ_OWN),
+    Route("PATCH", "/posts/{post}", P.POST_EDIT_OWN, OK_OR_STATE, {"body": "Edited text."}),
+    Route("POST", "/posts/{post}/submit", P.POST_SUBMIT_OWN, OK_OR_STATE),
+    Route("POST", "/posts/{post}/approve", P.POST_REVIEW, OK_OR_STATE),
+    Route("POST", "/posts/{post}/reject", P.POST_REVIEW, OK_OR_STATE, {"note": "Needs work"}),
+    Route(
+        "POST",
+        "/posts/{post}/schedule",
+        P.POST_PUBLISH_OWN,
+        OK_OR_STATE,
+        {"at": (datetime.now(UTC) + timedelta(days=1)).isoformat()},
+    ),
+    Route("POST", "/posts/{post}/unschedule", P.POST_PUBLISH_OWN, OK_OR_STATE),
+    Route("POST", "/posts/{post}/publish", P.POST_PUBLISH_OWN, OK_OR_STATE),
+    Route("GET", "/usage", P.ORG_READ),
+    Route("GET", "/api-keys", P.API_KEYS_MANAGE),
+    Route("POST", "/api-keys", P.API_KEYS_MANAGE, body={"name": "ci", "scopes": ["org.read"]}),
+    Route("DELETE", "/api-keys/{random}", P.API_KEYS_MANAGE, OK_OR_MISSING),
+]
+
+
+def _fill(value: Any, ids: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return value.format(**ids)
+    if isinstance(value, dict):
+        return {k: _fill(v, ids) for k, v in value.items()}
+    return value
+
+
+@pytest.fixture
+async def setting(service: Api, org: Org, make_org: MakeOrg) -> dict[str, Any]:
+    c = service.client
+    spare = uuid4()
+    await c.get("/v1/me", headers=service.auth(spare, "spare@acme.example.com"))
+    added = await c.post(
+        org.url("/members"), json={"user_id": str(spare), "role": "employee"}, headers=org.admin
+    )
+    assert added.status_code == 201
+    made = await c.post(
+        org.url("/content-requests?wait=10"),
+        json={"topic": "An employee post"},
+        headers=org.employee,
+    )
+    other = await make_org("Other")
+    ids = {
+        "post": made.json()["id"],
+        "voice": str(org.voice_id),
+        "spare": str(spare),
+        "random": str(uuid4()),
+    }
+    return {"ids": ids, "other": other}
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: f"{r.method} {r.path or '/'}")
+async def test_route_answers_each_caller_by_the_permission_table(
+    service: Api, org: Org, setting: dict[str, Any], route: Route
+) -> None:
+    ids: dict[str, str] = setting["ids"]
+    other: Org = setting["other"]
+    path = org.url(_fill(route.path, ids))
+    body = _fill(route.body, ids)
+    callers = {
+        Role.ADMIN: org.admin,
+        Role.BRAND_CREATOR: org.creator,
+        Role.EMPLOYEE: org.employee,
+    }
+    for role, headers in callers.items():
+        response = await service.client.request(route.method, path, headers=headers, json=body)
+        holds = (
+            route.permission in PERMISSIONS[role] or _any_of(route.permission) in PERMISSIONS[role]
+        )
+        if holds:
+            assert response.status_code in route.permitted, (
+                role,
+                response.status_code,
+                response.text,
+            )
+        else:
+            assert response.status_code == 403, (role, response.status_code, response.text)
+            assert response.json()["code"] == "permission_denied"
+    outsider = await service.client.request(route.method, path, headers=other.admin, json=body)
+    assert outsider.status_code == 404, outsider.text
+    anonymous = await service.client.request(route.method, path, json=body)
+    assert anonymous.status_code == 401
+
+
+def _any_of(permission: Permission) -> Permission:
+    value = permission.value
+    return Permission(value.removesuffix("_own") + "_any") if value.endswith("_own") else permission
+
+
+def test_the_table_covers_every_protected_route(service: Api) -> None:
+    covered = {
+        (r.method, "/v1/organizations/{organization_id}" + _template(r.path)) for r in ROUTES
+    }
+    paths = service.api.openapi()["paths"]
+    protected = {
+        (method.upper(), path)
+        for path, operations in paths.items()
+        if path.startswith("/v1/organizations/{organization_id}")
+        for method in operations
+    }
+    assert len(protected) >= 25  # the walk found the routes
+    assert protected <= covered, sorted(protected - covered)
+
+
+def _template(path: str) -> str:
+    return (
+        path.replace("{post}", "{post_id}")
+        .replace("{voice}", "{voice_id}")
+        .replace("{spare}", "{user_id}")
+        .replace("/members/{random}", "/members/{user_id}")
+        .replace("/brand-voices/{random}", "/brand-voices/{voice_id}")
+        .replace("/api-keys/{random}", "/api-keys/{key_id}")
+    )
