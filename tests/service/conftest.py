@@ -11,11 +11,11 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 from fastapi import FastAPI
-from ghostart.web.jwt import mint_dev_token
 
 from ghostart.app import Ghostart
 from ghostart.testing import CountingGenerator
 from ghostart.web.app import create_app
+from ghostart.web.jwt import mint_dev_token
 from ghostart.web.settings import load_web_settings, local_jwt_secret
 from tests.support import make_settings
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
-from ghostart_service.app import create_service
-from ghostart_service.main import main as service_main
 
 from ghostart.cli import main as cli
 from ghostart.web.settings import load_web_settings
+from ghostart_service.app import create_service
+from ghostart_service.main import main as service_main
 from tests.support import make_settings
 
 

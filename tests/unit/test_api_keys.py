@@ -19,7 +19,6 @@ from uuid import uuid4
 
 import pytest
 import sqlalchemy as sa
-from tests.support import Team, make_team
 
 from ghostart.app import Ghostart
 from ghostart.errors import (
@@ -47,6 +46,7 @@ from ghostart.services.api_keys import PEPPER_SECRET_NAME, ApiKeyService
 from ghostart.services.secrets import SecretService
 from ghostart.settings import Settings
 from ghostart.testing import EventRecorder, ManualClock
+from tests.support import Team, make_team
 
 P = Permission
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

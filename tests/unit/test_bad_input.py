@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from tests.support import Team, make_settings
 
 from ghostart.app import Ghostart
 from ghostart.cli import main
 from ghostart.errors import ConfigurationError, GhostartError, InvalidInput
 from ghostart.registry import AdapterURL
+from tests.support import Team, make_settings
 
 
 @pytest.mark.parametrize(

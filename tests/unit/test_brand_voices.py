@@ -5,12 +5,12 @@ from __future__ import annotations
 from uuid import uuid4
 
 import pytest
-from tests.support import Team, make_team
 
 from ghostart.app import Ghostart
 from ghostart.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from ghostart.models import BrandVoiceSpec, PostStatus, Role
 from ghostart.testing import CountingGenerator
+from tests.support import Team, make_team
 
 SPEC = {"name": "Founder voice", "tone": "blunt", "topics": ["startups", "hiring"]}
 

@@ -12,13 +12,14 @@ from ghostart import hookspecs
 from ghostart.builtin import plugin as builtin_plugin
 from ghostart.registry import AdapterRegistry
 from ghostart.settings import Settings
+from ghostart.web.settings import WebSettings
 
 ROOT = Path(__file__).parents[2]
 README = ROOT / "README.md"
 PLUGIN_GUIDE = ROOT / "docs" / "writing-a-plugin.md"
 EMBEDDED = ROOT / "docs" / "adapters" / "embedded.md"
 
-START = 'python -m pip install -e . && ghostart generate --topic "Why our team writes design docs"'
+START = "python -m pip install -e . -e examples/service && ghostart-service"
 TEST = "python -m pip install nox && nox -s tests"
 
 
@@ -34,7 +35,8 @@ def _hookspec_names() -> list[str]:
 
 def _setting_names() -> list[str]:
     assert Settings.model_fields, "Settings has no fields"
-    return [f"GHOSTART_{name.upper()}" for name in Settings.model_fields]
+    names = {*Settings.model_fields, *WebSettings.model_fields}
+    return sorted(f"GHOSTART_{name.upper()}" for name in names)
 
 
 def _builtin_adapters() -> list[tuple[str, str]]:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.support import Team
-
 from ghostart.app import Ghostart
 from ghostart.models import PostStatus
 from ghostart.testing import CountingGenerator
+from tests.support import Team
 
 
 async def test_request_is_drafted_then_served_from_cache(

@@ -8,7 +8,6 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from tests.support import Team, make_settings, make_team
 
 from ghostart.app import Ghostart
 from ghostart.errors import (
@@ -22,6 +21,7 @@ from ghostart.errors import (
 from ghostart.models import EventName, Post, PostStatus, Principal, Role
 from ghostart.retry import RetryPolicy
 from ghostart.testing import CountingGenerator, EventRecorder
+from tests.support import Team, make_settings, make_team
 
 S = PostStatus
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from uuid import uuid4
 
 import pytest
-from tests.support import Team, make_team
 
 from ghostart.app import Ghostart
 from ghostart.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from ghostart.models import EventName, OrganizationSettings, Principal, Role
 from ghostart.testing import EventRecorder
+from tests.support import Team, make_team
 
 
 async def roles(app: Ghostart, team: Team) -> dict[object, Role]:

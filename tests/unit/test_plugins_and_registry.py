@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from pluggy import PluginValidationError
-from tests.support import make_settings
 
 from ghostart import plugins as plugins_module
 from ghostart.app import Ghostart
@@ -15,6 +14,7 @@ from ghostart.errors import ConfigurationError
 from ghostart.plugins import PluginManager
 from ghostart.registry import AdapterRegistry, AdapterURL, BuildContext, Port
 from ghostart.testing import CountingGenerator, ManualClock
+from tests.support import make_settings
 
 
 def _eps(*pairs: tuple[str, str]) -> list[EntryPoint]:

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from tests.support import Team, make_settings, make_team
 
 from ghostart.app import Ghostart
 from ghostart.builtin.publisher_dryrun import DryRunPublisher
@@ -17,6 +16,7 @@ from ghostart.models import JobStatus, Post, PostStatus
 from ghostart.ports import Publication, PublishRequest
 from ghostart.retry import RetryPolicy
 from ghostart.testing import EventRecorder
+from tests.support import Team, make_settings, make_team
 
 
 class FlakyPublisher(DryRunPublisher):

@@ -9,7 +9,6 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from tests.support import Team, make_team
 
 from ghostart.app import Ghostart
 from ghostart.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -25,6 +24,7 @@ from ghostart.models import (
     Role,
 )
 from ghostart.testing import CountingGenerator, EventRecorder
+from tests.support import Team, make_team
 
 S = PostStatus
 

@@ -8,7 +8,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from tests.support import Team, make_settings, make_team
 
 from ghostart.app import Ghostart
 from ghostart.builtin.queue_memory import MemoryQueue
@@ -16,6 +15,7 @@ from ghostart.errors import PermanentError, TransientError
 from ghostart.models import Job, JobKind, JobStatus, OrganizationSettings, Post, PostStatus
 from ghostart.retry import RetryPolicy
 from ghostart.testing import CountingGenerator, EventRecorder
+from tests.support import Team, make_settings, make_team
 
 
 @pytest.fixture
