@@ -89,3 +89,59 @@ async def test_every_request_is_measured_by_route_template(service: Api, org: Or
     assert any("/v1/organizations/{organization_id}" in k and "200" in k for k in keys), keys
     assert any("404" in k for k in keys)
     assert not any(str(org.id) in k for k in keys)  # ids never become metric labels
+
+
+async def test_bad_content_length_headers_are_400_not_500(service: Api, org: Org) -> None:
+    for value in ("9" * 5000, "-1", "abc", "+5"):
+        r = await service.client.post(
+            org.url("/content-requests"),
+            content=b"{}",
+            headers=org.employee | {"content-type": "application/json", "content-length": value},
+        )
+        assert r.status_code == 400, (value[:10], r.status_code)
+        assert r.json()["status"] == 400
+
+
+async def test_if_none_match_uses_weak_comparison(service: Api, org: Org) -> None:
+    c = service.client
+    etag = (await c.get(org.url(), headers=org.admin)).headers["etag"]
+    for header in (etag, etag.removeprefix("W/"), "*", f'"nope", {etag}'):
+        r = await c.get(org.url(), headers=org.admin | {"If-None-Match": header})
+        assert r.status_code == 304, header
+    assert (
+        await c.get(org.url(), headers=org.admin | {"If-None-Match": '"nope"'})
+    ).status_code == 200
+
+
+async def test_bodies_too_big_to_hash_stream_out_complete() -> None:
+    import httpx
+
+    from ghostart.web.middleware import HTTPCacheMiddleware
+
+    async def chunked(scope, receive, send):  # type: ignore[no-untyped-def]
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for i in range(5):
+            await send({"type": "http.response.body", "body": b"x" * 10, "more_body": i < 4})
+
+    app = HTTPCacheMiddleware(chunked, max_body=25)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as client:
+        r = await client.get("/", headers={"Authorization": "Bearer x"})
+    assert r.status_code == 200 and r.content == b"x" * 50  # every chunk, nothing cut off
+    assert r.headers["cache-control"] == "private, no-cache" and "etag" not in r.headers
+
+
+def test_route_templates_keep_prefixes_and_never_ids() -> None:
+    from types import SimpleNamespace
+
+    from ghostart.web.middleware import route_template
+
+    route = SimpleNamespace(path="/organizations/{organization_id}/posts/{post_id}")
+    same = "0b1e0c56-6c4b-4b8a-9a7e-1c2d3e4f5a6b"
+    scope = {"route": route, "path": f"/v1/organizations/{same}/posts/{same}"}
+    assert route_template(scope) == "/v1/organizations/{organization_id}/posts/{post_id}"
+    assert (
+        route_template({"route": SimpleNamespace(path="/health"), "path": "/health"}) == "/health"
+    )
+    assert route_template({"path": "/nothing"}) == "unmatched"

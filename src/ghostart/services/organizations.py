@@ -12,6 +12,7 @@ from ghostart.models import (
     Organization,
     OrganizationSettings,
     Principal,
+    PrincipalKind,
     Role,
     User,
     as_uuid,
@@ -167,7 +168,8 @@ class OrganizationService:
     async def remove_member(self, principal: Principal, user_id: UUID) -> None:
         """Remove a member (admins; or a member leaving); the last admin can not be removed."""
         user_id = as_uuid(user_id, "user_id")
-        if user_id != principal.user_id:
+        # Leaving is a person's own choice: an API key (which acts as its creator) never leaves.
+        if user_id != principal.user_id or principal.kind is not PrincipalKind.USER:
             authorize(principal, Permission.MEMBERS_MANAGE)
         async with self.ctx.store.unit_of_work(principal) as uow:
             current = await self._member(uow, principal.organization_id, user_id)

@@ -76,6 +76,8 @@ class ReviewService:
         if not can(principal, Permission.POST_READ_ANY):
             if author_id not in (None, principal.user_id):
                 authorize(principal, Permission.POST_READ_ANY)
+            # A scoped API key may hold neither permission.
+            authorize(principal, Permission.POST_READ_OWN, owner_id=principal.user_id)
             author_id = principal.user_id
         async with self.ctx.store.unit_of_work(principal, readonly=True) as uow:
             return await uow.posts.list(

@@ -5,7 +5,8 @@
   in the path, if they are a member: otherwise 404, as for an organization that does not exist.
 - ``Authorization: Bearer gha_...`` or ``X-API-Key: gha_...``: an API key, which acts in its own
   organization only, limited to its scopes. Keys with a bad checksum are refused without a
-  database query; repeated failures from one client address are answered with 429 for a while.
+  database query; once an address has failed too often, its further failures get 429 (with
+  ``Retry-After``) for a while, while valid keys from it still work.
 """
 
 from __future__ import annotations
@@ -82,16 +83,18 @@ class Authenticator:
         return Caller(key_principal=await self._api_key(request, token))
 
     async def _api_key(self, request: Request, raw: str) -> Principal:
+        # A valid key always gets in: a block on failures must not lock out every client behind
+        # the same address. Failures from an address that failed too often get 429, not 401.
         client = request.client.host if request.client else "unknown"
-        now = time.monotonic()
-        blocked = self._blocked_until.get(client, 0.0)
-        if blocked > now:
-            raise TooManyRequests(
-                "too many failed API key attempts; try again later", retry_after=blocked - now
-            )
         try:
             principal, _key = await self.app.api_keys.authenticate(raw)
         except Unauthenticated:
+            now = time.monotonic()
+            blocked = self._blocked_until.get(client, 0.0)
+            if blocked > now:
+                raise TooManyRequests(
+                    "too many failed API key attempts; try again later", retry_after=blocked - now
+                ) from None
             decision = await self.app.context.rate_limiter.hit(
                 f"api-key-failures:{client}",
                 limit=self.settings.api_key_failures_per_minute,
@@ -101,6 +104,10 @@ class Authenticator:
                 self._blocked_until[client] = now + decision.retry_after
                 if len(self._blocked_until) > 10_000:  # forget the oldest blocks
                     self._blocked_until = dict(list(self._blocked_until.items())[-5_000:])
+                raise TooManyRequests(
+                    "too many failed API key attempts; try again later",
+                    retry_after=decision.retry_after,
+                ) from None
             raise
         return principal
 

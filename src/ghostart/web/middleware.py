@@ -24,13 +24,18 @@ def _problem_body(status: int, title: str, detail: str) -> bytes:
 def route_template(scope: Scope) -> str:
     """The matched route as a template (``/v1/organizations/{organization_id}``), or ``unmatched``.
 
-    Built from the request path and its path parameters, so ids never become metric labels.
+    FastAPI keeps an included router's prefix out of its routes' ``path``, so the template is
+    the request path's leading segments (the prefixes) plus the route's own template. Ids
+    never become metric labels.
     """
-    if scope.get("route") is None:
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    if not isinstance(template, str):
         return "unmatched"
-    by_value = {str(v): k for k, v in (scope.get("path_params") or {}).items()}
-    segments = str(scope.get("path", "")).split("/")
-    return "/".join(f"{{{by_value[s]}}}" if s in by_value else s for s in segments)
+    path_segments = str(scope.get("path", "")).split("/")
+    own = template.split("/")[1:]  # without the empty segment before the leading slash
+    keep = max(1, len(path_segments) - len(own))
+    return "/".join([*path_segments[:keep], *own])
 
 
 class BodyLimitMiddleware:
@@ -44,10 +49,15 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._too_large(send)
-            return
+        lengths = {v for k, v in scope.get("headers") or [] if k.lower() == b"content-length"}
+        if lengths:
+            declared = lengths.pop()
+            if lengths or not declared.isdigit() or len(declared) > 19:
+                await self._refuse(send, 400, "Bad request", "invalid Content-Length header")
+                return
+            if int(declared) > self.max_bytes:
+                await self._too_large(send)
+                return
         seen = 0
         started = False
 
@@ -78,11 +88,15 @@ class BodyLimitMiddleware:
         return f"request bodies are limited to {self.max_bytes} bytes"
 
     async def _too_large(self, send: Send) -> None:
-        body = _problem_body(413, "Request body too large", self._detail())
+        await self._refuse(send, 413, "Request body too large", self._detail())
+
+    @staticmethod
+    async def _refuse(send: Send, status: int, title: str, detail: str) -> None:
+        body = _problem_body(status, title, detail)
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": status,
                 "headers": [(b"content-type", PROBLEM_JSON.encode())],
             }
         )
@@ -167,12 +181,19 @@ class HTTPCacheMiddleware:
                     await send(message)
                 return
             chunks.append(message.get("body", b""))
-            if sum(map(len, chunks)) > self.max_body:  # too big to hash in memory: send as is
+            if sum(map(len, chunks)) > self.max_body:  # too big to hash in memory: stream it
                 passthrough = True
                 assert start is not None
-                await send(start)
+                out = list(start.get("headers", []))
+                if not any(k.lower() == b"cache-control" for k, _ in out):
+                    out.append((b"cache-control", b"private, no-cache"))
+                await send({**start, "headers": out})
                 await send(
-                    {"type": "http.response.body", "body": b"".join(chunks), "more_body": True}
+                    {
+                        "type": "http.response.body",
+                        "body": b"".join(chunks),
+                        "more_body": bool(message.get("more_body")),
+                    }
                 )
                 return
             if message.get("more_body"):
@@ -204,10 +225,17 @@ class HTTPCacheMiddleware:
         if not any(k.lower() == b"vary" for k, _ in response_headers):
             response_headers.append((b"vary", b"Authorization, X-API-Key"))
         match = request_headers.get(b"if-none-match")
-        if match is not None and etag in [m.strip() for m in match.split(b",")]:
+        if match is not None and _weak_match(match, etag):
             kept = [(k, v) for k, v in response_headers if k.lower() != b"content-length"]
             await send({"type": "http.response.start", "status": 304, "headers": kept})
             await send({"type": "http.response.body", "body": b""})
             return
         await send({**start, "headers": response_headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def _weak_match(header: bytes, etag: bytes) -> bool:
+    """``If-None-Match`` by weak comparison (RFC 9110 13.1.2): ``*`` or any tag, W/ ignored."""
+    ours = etag.removeprefix(b"W/")
+    candidates = [c.strip() for c in header.split(b",")]
+    return any(c == b"*" or c.removeprefix(b"W/") == ours for c in candidates)

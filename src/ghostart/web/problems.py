@@ -118,9 +118,19 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(422, detail, code="invalid_input", field=first["field"], errors=problems)
 
 
+_HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
 def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return problem(exc.status_code, str(exc.detail), headers=dict(exc.headers or {}))
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    return problem(exc.status_code, str(exc.detail), code=code, headers=dict(exc.headers or {}))
 
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
