@@ -21,7 +21,7 @@ from fastapi import Depends, Path, Request
 from ghostart.app import Ghostart
 from ghostart.errors import NotFound, TooManyRequests, Unauthenticated
 from ghostart.models import Principal, User
-from ghostart.web.jwt import JWTSettings, JWTVerifier
+from ghostart.web.jwt import JWTSettings, JWTVerifier, TokenClaims
 from ghostart.web.settings import WebSettings, local_jwt_secret
 
 __all__ = [
@@ -35,9 +35,9 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """A verified caller: a user, or an API key's principal."""
+    """A verified caller: a user's token claims, or an API key's principal."""
 
-    user: User | None = None
+    claims: TokenClaims | None = None
     key_principal: Principal | None = None
 
 
@@ -77,9 +77,7 @@ class Authenticator:
         if token is None:
             raise Unauthenticated("sign in: send Authorization: Bearer <token or API key>")
         if token.count(".") == 2:
-            claims = await self.verifier.verify(token)
-            user = await self.app.organizations.sign_in(claims.user_id, claims.email)
-            return Caller(user=user)
+            return Caller(claims=await self.verifier.verify(token))
         return Caller(key_principal=await self._api_key(request, token))
 
     async def _api_key(self, request: Request, raw: str) -> Principal:
@@ -129,11 +127,12 @@ def _authenticator(request: Request) -> Authenticator:
 
 
 async def current_user(request: Request) -> User:
-    """The signed-in user (API keys act for an organization, not a person: 401 here)."""
-    caller = await _authenticator(request).caller(request)
-    if caller.user is None:
+    """The signed-in user, created on first sight (API keys act for an organization: 401)."""
+    auth = _authenticator(request)
+    caller = await auth.caller(request)
+    if caller.claims is None:
         raise Unauthenticated("this route needs a signed-in user, not an API key")
-    return caller.user
+    return await auth.app.organizations.sign_in(caller.claims.user_id, caller.claims.email)
 
 
 async def org_principal(request: Request, organization_id: Annotated[UUID, Path()]) -> Principal:
@@ -144,8 +143,9 @@ async def org_principal(request: Request, organization_id: Annotated[UUID, Path(
         if caller.key_principal.organization_id != organization_id:
             raise NotFound(f"organization {organization_id} not found")
         return caller.key_principal
-    assert caller.user is not None
-    return await auth.app.organizations.principal_for(caller.user.id, organization_id)
+    assert caller.claims is not None
+    # A membership implies the user's row exists: no sign-in read on organization routes.
+    return await auth.app.organizations.principal_for(caller.claims.user_id, organization_id)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -51,6 +51,11 @@ class _Q:
     """
 
     org_get = sa.select(t.organizations).where(t.organizations.c.id == _b("b_id"))
+    user_get = sa.select(t.users).where(t.users.c.id == _b("b_id"))
+    membership_get = sa.select(t.user_organizations).where(
+        t.user_organizations.c.organization_id == _b("b_org"),
+        t.user_organizations.c.user_id == _b("b_user"),
+    )
     voice_get = sa.select(t.brand_voices).where(
         t.brand_voices.c.organization_id == _b("b_org"), t.brand_voices.c.id == _b("b_id")
     )
@@ -225,11 +230,7 @@ class SQLUsers(_Repo):
         )
 
     async def get(self, user_id: UUID) -> User | None:
-        row = (
-            (await self._conn.execute(sa.select(t.users).where(t.users.c.id == user_id)))
-            .mappings()
-            .first()
-        )
+        row = (await self._conn.execute(_Q.user_get, {"b_id": user_id})).mappings().first()
         return User.model_validate(dict(row)) if row else None
 
     async def get_by_email(self, email: str) -> User | None:
@@ -247,10 +248,8 @@ class SQLMemberships(_Repo):
         await self._insert(self._t, membership.model_dump(), "membership")
 
     async def get(self, organization_id: UUID, user_id: UUID) -> Membership | None:
-        query = sa.select(self._t).where(
-            self._t.c.organization_id == organization_id, self._t.c.user_id == user_id
-        )
-        row = (await self._conn.execute(query)).mappings().first()
+        params = {"b_org": organization_id, "b_user": user_id}
+        row = (await self._conn.execute(_Q.membership_get, params)).mappings().first()
         return Membership.model_validate(dict(row)) if row else None
 
     async def list(self, organization_id: UUID) -> builtins.list[Membership]:
