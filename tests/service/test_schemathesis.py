@@ -7,13 +7,7 @@ than stopping at 401 or 404. Bounded (``max_examples``) to keep CI short.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -25,50 +19,20 @@ from schemathesis.checks import not_a_server_error
 
 from ghostart.web.jwt import mint_dev_token
 from ghostart.web.settings import local_jwt_secret
-
-BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.service.live import clean_env, running_service
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     home = tmp_path_factory.mktemp("schemathesis")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GHOSTART_")}
-    env["GHOSTART_HOME"] = str(home)
-    service = subprocess.Popen(
-        [str(BIN / "ghostart-service"), "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert service.poll() is None and time.monotonic() < deadline, "service did not start"
-            time.sleep(0.2)
+    with running_service(home, clean_env(GHOSTART_HOME=str(home))) as url:
         token = mint_dev_token(local_jwt_secret(home), uuid4(), email="fuzz@example.com")
         headers = {"Authorization": f"Bearer {token}"}
         org = httpx.post(url + "/v1/organizations", json={"name": "Fuzz"}, headers=headers)
         org_id = org.json()["id"]
-        httpx.post(
-            f"{url}/v1/organizations/{org_id}/brand-voices", json={"name": "V"}, headers=headers
-        )
+        voices = f"{url}/v1/organizations/{org_id}/brand-voices"
+        httpx.post(voices, json={"name": "V"}, headers=headers)
         yield {"url": url, "org": org_id, "headers": headers}
-    finally:
-        service.terminate()
-        service.wait(timeout=30)
 
 
 def test_generated_requests_never_get_a_server_error(live: dict[str, Any]) -> None:

@@ -1,0 +1,59 @@
+"""The example service in its own process, on a free port, for tests that need a real server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without ``GHOSTART_*``, with the venv's commands first."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GHOSTART_")}
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    return env | extra
+
+
+@contextmanager
+def running_service(cwd: Path, env: dict[str, str]) -> Iterator[str]:
+    """Start ``ghostart-service`` in ``cwd``; yields its base URL once ``/health`` answers."""
+    port = _free_port()
+    service = subprocess.Popen(
+        [str(BIN / "ghostart-service"), "--port", str(port)],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if service.poll() is not None or time.monotonic() > deadline:
+                output = service.stdout.read().decode() if service.stdout else ""
+                raise AssertionError(f"the service did not start:\n{output}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        service.terminate()
+        service.wait(timeout=30)
