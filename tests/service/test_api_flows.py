@@ -24,6 +24,13 @@ async def test_ready_reports_a_failing_store_with_503(service: Api) -> None:
     assert ready.status_code == 503 and ready.json()["checks"]["store"].startswith("failing")
 
 
+async def test_plans_list_the_default_plan_publicly(service: Api) -> None:
+    plans = (await service.client.get("/v1/plans")).json()["plans"]
+    assert [(p["name"], p["monthly_generations"]) for p in plans] == [
+        (service.app.settings.default_plan, service.app.settings.default_monthly_generations)
+    ]
+
+
 async def test_me_lists_my_organizations_with_my_role(service: Api, org: Org) -> None:
     me = (await service.client.get("/v1/me", headers=org.employee)).json()
     assert me["user"]["id"] == str(org.user_ids["employee"])

@@ -18,3 +18,7 @@ class NoBilling:
     async def plan_for(self, organization_id: UUID) -> Plan:
         """The default plan."""
         return self.plan
+
+    async def plans(self) -> list[Plan]:
+        """Only the default plan is on offer."""
+        return [self.plan]

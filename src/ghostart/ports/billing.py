@@ -17,3 +17,7 @@ class Billing(Protocol):
     async def plan_for(self, organization_id: UUID) -> Plan:
         """The organization's current plan."""
         ...
+
+    async def plans(self) -> list[Plan]:
+        """The plans on offer (for a pricing page); at least the default one."""
+        ...

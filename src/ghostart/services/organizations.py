@@ -146,6 +146,15 @@ class OrganizationService:
         await self._emit(EventName.MEMBER_ADDED, principal, user_id=str(user_id), role=role.value)
         return membership
 
+    async def user_by_email(self, principal: Principal, email: str) -> User:
+        """A user who has signed in with ``email``, for adding as a member (member managers)."""
+        authorize(principal, Permission.MEMBERS_MANAGE)
+        async with self.ctx.store.unit_of_work(principal, readonly=True) as uow:
+            user = await uow.users.get_by_email(email)
+        if user is None:
+            raise NotFound("no user with this email has signed in yet")
+        return user
+
     async def change_role(
         self, principal: Principal, user_id: UUID, role: Role | str
     ) -> Membership:

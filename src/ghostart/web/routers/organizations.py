@@ -8,9 +8,8 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from ghostart.errors import InvalidInput, NotFound
+from ghostart.errors import InvalidInput
 from ghostart.models import BrandVoiceSpec, OrganizationSettings, Role
-from ghostart.rbac import Permission, authorize
 from ghostart.web.auth import CurrentUser, OrgPrincipal
 from ghostart.web.routers._common import ORG, ghostart_of
 from ghostart.web.schemas import BrandVoiceOut, MemberOut, OrganizationOut, UserOut
@@ -51,10 +50,8 @@ async def me(request: Request, user: CurrentUser) -> dict[str, Any]:
 @router.get("/plans", tags=["billing"])
 async def plans(request: Request) -> dict[str, Any]:
     """The plans on offer (public)."""
-    app = ghostart_of(request)
-    listing = getattr(app.billing, "plans", None)
-    found = await listing() if listing is not None else []
-    return {"plans": [p.model_dump(mode="json") for p in found]}
+    offered = await ghostart_of(request).billing.plans()
+    return {"plans": [p.model_dump(mode="json") for p in offered]}
 
 
 @router.post("/organizations", status_code=201, tags=["organizations"])
@@ -94,14 +91,9 @@ async def list_members(request: Request, principal: OrgPrincipal) -> dict[str, l
 async def add_member(request: Request, principal: OrgPrincipal, body: NewMember) -> MemberOut:
     """Add a user who has signed in once, by email or id (admins)."""
     app = ghostart_of(request)
-    authorize(principal, Permission.MEMBERS_MANAGE)
     user_id = body.user_id
     if user_id is None and body.email is not None:
-        async with app.store.unit_of_work(readonly=True) as uow:
-            user = await uow.users.get_by_email(str(body.email))
-        if user is None:
-            raise NotFound("no user with this email has signed in yet")
-        user_id = user.id
+        user_id = (await app.organizations.user_by_email(principal, str(body.email))).id
     if user_id is None:
         raise InvalidInput("give the member's email or user_id", field="email")
     return MemberOut.of(await app.organizations.add_member(principal, user_id, body.role))
