@@ -430,6 +430,82 @@ async def test_concurrent_verifies_share_one_fetch(
     assert jwks.call_count == 1
 
 
+# --- remembered verifications -------------------------------------------------------------------
+
+
+def count_decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record each signature check PyJWT makes."""
+    calls: list[str] = []
+    decode = jwt.decode
+
+    def counting(token: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(token)
+        return decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting)
+    return calls
+
+
+async def test_a_verified_token_is_checked_once_a_minute(
+    hs: JWTVerifier, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decodes = count_decodes(monkeypatch)
+    token = hs_token()
+
+    for _ in range(3):
+        assert (await hs.verify(token)).user_id == USER
+    assert len(decodes) == 1
+
+    clock.now += 60
+    assert (await hs.verify(token)).user_id == USER
+    assert len(decodes) == 2
+
+
+async def test_a_remembered_token_still_expires(hs: JWTVerifier, clock: Clock) -> None:
+    token = hs_token(exp=int(NOW) + 10)
+    await hs.verify(token)
+
+    clock.now += 10 + 30  # exp plus the leeway: within the minute it is remembered
+
+    assert (await rejected(hs, token)).message == "token expired"
+
+
+async def test_forgeries_are_never_remembered(
+    hs: JWTVerifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decodes = count_decodes(monkeypatch)
+    forged = jwt.encode(payload(), "another-secret-0123456789-abcdefghijklmn", algorithm="HS256")
+
+    for _ in range(3):
+        await rejected(hs, forged)
+    assert len(decodes) == 3
+
+
+async def test_a_key_withdrawn_from_the_jwks_stops_verifying_with_the_cache(
+    rs: JWTVerifier, jwks: respx.Route, clock: Clock
+) -> None:
+    await rs.verify(signed("RS256", session_id="earlier"))  # fetches the JWKS
+    token = signed("RS256")
+    clock.now += 570
+    await rs.verify(token)  # remembered, but not past the JWKS cache
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwks.return_value = httpx.Response(200, json={"keys": [jwk("RS256", "key-2", other)]})
+
+    clock.now += 31  # past the JWKS cache (600 s), within a minute of remembering the token
+
+    await rejected(rs, token)
+    assert jwks.call_count == 2
+
+
+async def test_remembered_tokens_are_bounded(hs: JWTVerifier, clock: Clock) -> None:
+    tokens = [hs_token(session_id=str(n)) for n in range(5_000)]
+    for token in tokens:
+        await hs.verify(token)
+
+    assert len(hs._verified) <= 4_096
+    assert tokens[-1] in hs._verified and tokens[0] not in hs._verified
+
+
 @pytest.mark.parametrize(
     "answer",
     [

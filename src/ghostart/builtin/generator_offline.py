@@ -7,9 +7,11 @@ no network. The same voice version and request always give the same draft.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import random
 import re
+from collections.abc import Callable
 
 from ghostart.models import BrandVoice, ContentRequest, Draft, PostFormat, Usage
 
@@ -149,6 +151,20 @@ _STOPWORDS = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=256)
+def _avoider(words: tuple[str, ...]) -> Callable[[str], str]:
+    """A filter that drops ``words`` (whole words, any case) and the doubled spaces left behind."""
+    patterns = [re.compile(rf"(?i)\b{re.escape(word)}\b\s?") for word in words]
+    spaces = re.compile(r"[ \t]{2,}")
+
+    def avoid(text: str) -> str:
+        for pattern in patterns:
+            text = pattern.sub("", text)
+        return spaces.sub(" ", text).strip()
+
+    return avoid
+
+
 def _hashtags(topic: str) -> list[str]:
     """Up to three hashtags from the topic's distinctive words, capitalised."""
     words = [w for w in re.findall(r"[A-Za-z][A-Za-z-]{3,}", topic) if w.lower() not in _STOPWORDS]
@@ -233,24 +249,21 @@ class OfflineGenerator:
         steps = [p for p in _POINTS if p not in paragraphs[-1]]
         rng.shuffle(steps)
 
+        # Each paragraph is filtered once; growing or shrinking the draft only rejoins them.
+        avoid = _avoider(tuple(voice.words_to_avoid))
+        kept = [avoid(p) for p in paragraphs]
+        closing = avoid(tail)
+
         def render() -> str:
-            return self._avoid(self._join(paragraphs, tail), voice.words_to_avoid)
+            return "\n\n".join([p for p in kept if p] + [closing]).strip()
 
         text = render()
         while (pool or steps) and len(text) < low:
             paragraphs.append(pool.pop() if pool else f"A practical step: {steps.pop()}")
+            kept.append(avoid(paragraphs[-1]))
             text = render()
         while len(text) > high and len(paragraphs) > 1:
             paragraphs.pop()
+            kept.pop()
             text = render()
         return text[:high]
-
-    @staticmethod
-    def _join(paragraphs: list[str], tail: str) -> str:
-        return "\n\n".join([*paragraphs, tail])
-
-    @staticmethod
-    def _avoid(text: str, words: list[str]) -> str:
-        for word in words:
-            text = re.sub(rf"(?i)\b{re.escape(word)}\b\s?", "", text)
-        return re.sub(r"[ \t]{2,}", " ", text).strip()

@@ -47,6 +47,11 @@ _MIN_SECRET_LENGTH = 32
 _MAX_TOKEN_LENGTH = 16_384
 #: An unknown ``kid`` refetches the JWKS at most this often, so spraying kids can not hammer it.
 _REFETCH_INTERVAL = 30.0
+#: Verified tokens remembered, and for how long at most: a client sends the same token with
+#: every request until it expires, and checking its signature again each time cost a third of
+#: a cache-hit request. Expiry is still checked on every use.
+_VERIFIED_SIZE = 4_096
+_VERIFIED_SECONDS = 60.0
 _HTTP_TIMEOUT = 5.0
 #: Beyond year 9999 a timestamp can not become a ``datetime``.
 _MAX_TIMESTAMP = 253_402_300_799
@@ -200,6 +205,8 @@ class JWTVerifier:
         self._attempted_at = -math.inf
         self._attempts = 0
         self._last_failure = "the JWKS could not be fetched"
+        # token -> (claims, exp, remembered until); only tokens that passed every check.
+        self._verified: dict[str, tuple[TokenClaims, float, float]] = {}
 
     def __repr__(self) -> str:
         source = "jwks" if self.settings.jwks_url else "secret"
@@ -212,10 +219,33 @@ class JWTVerifier:
             Unauthenticated: The token is malformed, forged, expired or not a user's.
             TransientError: The JWKS could not be fetched (and no keys were cached).
         """
+        now = self._clock()
+        remembered = self._verified.get(token) if isinstance(token, str) else None
+        if remembered is not None:
+            claims, exp, until = remembered
+            if exp <= now - self.settings.leeway_seconds:
+                del self._verified[token]
+                raise Unauthenticated(_EXPIRED)
+            if now < until:
+                return claims
+            del self._verified[token]
         header = _unverified_header(token, self.settings.algorithms)
         key = await self._key(header)
         payload = self._decode(token, key)
-        return _claims(payload, now=self._clock(), leeway=self.settings.leeway_seconds)
+        now = self._clock()
+        claims = _claims(payload, now=now, leeway=self.settings.leeway_seconds)
+        self._remember(token, claims, payload["exp"], now)
+        return claims
+
+    def _remember(self, token: str, claims: TokenClaims, exp: float, now: float) -> None:
+        # Never past the JWKS cache the key came from: a key withdrawn from the JWKS stops
+        # verifying when the cache would have been refreshed anyway.
+        until = now + _VERIFIED_SECONDS
+        if self.settings.secret is None:
+            until = min(until, self._fetched_at + self.settings.jwks_cache_seconds)
+        if len(self._verified) >= _VERIFIED_SIZE:
+            del self._verified[next(iter(self._verified))]  # the oldest
+        self._verified[token] = (claims, float(exp), until)
 
     async def aclose(self) -> None:
         """Close the JWKS client if this verifier made it."""
