@@ -15,7 +15,12 @@ from fastapi import FastAPI
 from ghostart.app import Ghostart
 from ghostart.settings import Settings, load_settings
 from ghostart.web.auth import Authenticator
-from ghostart.web.middleware import BodyLimitMiddleware, HTTPCacheMiddleware, MetricsMiddleware
+from ghostart.web.middleware import (
+    BodyLimitMiddleware,
+    HeadMiddleware,
+    HTTPCacheMiddleware,
+    MetricsMiddleware,
+)
 from ghostart.web.problems import install_problem_handlers
 from ghostart.web.routers import api_router, health_router
 from ghostart.web.settings import WebSettings, load_web_settings
@@ -55,6 +60,7 @@ def create_app(
     api.include_router(api_router())
     # Outermost last: the body limit acts before anything reads the body.
     api.add_middleware(HTTPCacheMiddleware, public=frozenset({"/v1/plans"}))
+    api.add_middleware(HeadMiddleware)
     api.add_middleware(MetricsMiddleware, monitor=core.monitor)
     api.add_middleware(BodyLimitMiddleware, max_bytes=web.max_body_bytes)
     return api

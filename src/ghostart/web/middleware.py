@@ -1,4 +1,4 @@
-"""ASGI middleware: request body limit, request metrics, and HTTP caching of safe GETs."""
+"""ASGI middleware: request body limit, request metrics, HEAD, and HTTP caching of safe GETs."""
 
 from __future__ import annotations
 
@@ -13,7 +13,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ghostart.ports import Monitor
 from ghostart.web.problems import PROBLEM_JSON
 
-__all__ = ["BodyLimitMiddleware", "HTTPCacheMiddleware", "MetricsMiddleware", "route_template"]
+__all__ = [
+    "BodyLimitMiddleware",
+    "HTTPCacheMiddleware",
+    "HeadMiddleware",
+    "MetricsMiddleware",
+    "route_template",
+]
 
 
 def _problem_body(status: int, title: str, detail: str) -> bytes:
@@ -137,6 +143,36 @@ class MetricsMiddleware:
             }
             self.monitor.observe("ghostart.http.seconds", time.perf_counter() - started, **tags)
             self.monitor.incr("ghostart.http.requests", **tags)
+
+
+class HeadMiddleware:
+    """Answers ``HEAD`` on every ``GET`` route: the GET's status and headers, no body.
+
+    RFC 9110 (9.3.2) wants HEAD wherever GET is served; FastAPI routes declare GET only. Put it
+    outside :class:`HTTPCacheMiddleware` so the ``ETag`` is the GET body's.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headless_send(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body"):
+                    return
+                message = {"type": "http.response.body", "body": b""}
+            await send(message)
+
+        # In place, so outer middleware sees the matched route; restored for their records.
+        scope["method"] = "GET"
+        try:
+            await self.app(scope, receive, headless_send)
+        finally:
+            scope["method"] = "HEAD"
 
 
 class HTTPCacheMiddleware:
