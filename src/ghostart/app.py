@@ -41,6 +41,7 @@ from ghostart.services.context import ServiceContext
 from ghostart.services.generation import GenerationService
 from ghostart.services.jobs import default_handlers
 from ghostart.services.organizations import OrganizationService
+from ghostart.services.profile import ProfileService
 from ghostart.services.review import ReviewService
 from ghostart.services.secrets import SecretService
 from ghostart.settings import Settings, load_settings
@@ -110,6 +111,7 @@ class Ghostart:
             emit=self.emit,
         )
         self.organizations = OrganizationService(self.context)
+        self.profiles = ProfileService(self.context)
         self.brand_voices = BrandVoiceService(self.context)
         self.generation = GenerationService(self.context)
         self.posts = ReviewService(self.context)

@@ -124,3 +124,48 @@ async def test_many_read_only_units_of_work_open_at_once_never_block(tmp_path: P
     assert len(store._readers) == store.idle_readers  # the rest were closed
     await store.aclose()
     assert store._readers == []
+
+
+async def test_the_profile_migration_keeps_every_user_and_what_hangs_off_them(
+    tmp_path: Path,
+) -> None:
+    # Rebuilding `users` on SQLite (batch mode) would cascade-delete memberships: it must not.
+    from uuid import uuid4
+
+    import sqlalchemy as sa
+    from alembic import command
+
+    from ghostart.builtin.sql import tables as t
+    from ghostart.builtin.sql.migrate import alembic_config, upgrade
+    from ghostart.models import EmailPreferences, Role
+
+    store = SQLiteStore(f"sqlite:///{tmp_path / 'p.db'}")
+    user_id, org_id = uuid4(), uuid4()
+    with store.engine.connect() as conn, conn.begin():
+        upgrade(conn, "0002")
+        conn.execute(t.users.insert().values(id=user_id, email="old@example.com", name="Old"))
+        conn.execute(t.organizations.insert().values(id=org_id, name="Old Org"))
+        conn.execute(
+            t.user_organizations.insert().values(
+                user_id=user_id, organization_id=org_id, role="admin"
+            )
+        )
+    await store.migrate()
+    async with store.unit_of_work(readonly=True) as uow:
+        user = await uow.users.get(user_id)
+        membership = await uow.memberships.get(org_id, user_id)
+    assert user is not None and (user.email, user.name) == ("old@example.com", "Old")
+    assert user.timezone == "UTC" and user.email_preferences == EmailPreferences()
+    assert membership is not None and membership.role is Role.ADMIN
+
+    with store.engine.connect() as conn, conn.begin():
+        command.downgrade(alembic_config(conn), "0002")
+    with store.engine.connect() as conn:
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("users")}
+        members = conn.execute(sa.text("SELECT count(*) FROM user_organizations")).scalar()
+    assert "timezone" not in columns and "email_preferences" not in columns
+    assert members == 1
+    await store.migrate()
+    async with store.unit_of_work(readonly=True) as uow:
+        assert await uow.memberships.get(org_id, user_id) is not None
+    await store.aclose()

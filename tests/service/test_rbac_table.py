@@ -3,6 +3,9 @@
 For a role that holds the route's permission the answer is never 401, 403 or a hidden 404 (it may
 be 409 when the post is in the wrong state for the step); for a role without it, 403. A member
 of another organization gets 404 everywhere, and an anonymous caller 401.
+
+The routes outside an organization are the caller's own (any signed-in person; an API key, which
+is not a person, and an anonymous caller get 401) or public.
 """
 
 from __future__ import annotations
@@ -163,3 +166,48 @@ def _template(path: str) -> str:
         .replace("/brand-voices/{random}", "/brand-voices/{voice_id}")
         .replace("/api-keys/{random}", "/api-keys/{key_id}")
     )
+
+
+@dataclass(frozen=True)
+class UserRoute:
+    method: str
+    path: str
+    body: Any = None
+    status: int = 200
+
+
+USER_ROUTES = [
+    UserRoute("GET", "/v1/me"),
+    UserRoute("PATCH", "/v1/me", {"timezone": "Europe/Paris"}),
+    UserRoute("GET", "/v1/me/email-preferences"),
+    UserRoute("PATCH", "/v1/me/email-preferences", {"digest": False}),
+    UserRoute("POST", "/v1/organizations", {"name": "Side project"}, 201),
+]
+PUBLIC_ROUTES = {("GET", "/v1/plans")}
+
+
+@pytest.mark.parametrize("route", USER_ROUTES, ids=lambda r: f"{r.method} {r.path}")
+async def test_user_routes_answer_people_only(service: Api, org: Org, route: UserRoute) -> None:
+    c = service.client
+    created = await c.post(
+        org.url("/api-keys"), json={"name": "bot", "scopes": ["org.read"]}, headers=org.admin
+    )
+    key = created.json()["key"]
+    for headers in (org.admin, org.creator, org.employee):
+        response = await c.request(route.method, route.path, headers=headers, json=route.body)
+        assert response.status_code == route.status, (headers, response.text)
+    for headers in ({"X-API-Key": key}, {"Authorization": f"Bearer {key}"}, {}):
+        response = await c.request(route.method, route.path, headers=headers, json=route.body)
+        assert response.status_code == 401, (headers, response.text)
+        assert response.json()["code"] == "unauthenticated"
+
+
+def test_every_route_outside_an_organization_is_a_user_or_public_route(service: Api) -> None:
+    paths = service.api.openapi()["paths"]
+    outside = {
+        (method.upper(), path)
+        for path, operations in paths.items()
+        if path.startswith("/v1/") and not path.startswith("/v1/organizations/{organization_id}")
+        for method in operations
+    }
+    assert outside == {(r.method, r.path) for r in USER_ROUTES} | PUBLIC_ROUTES

@@ -19,7 +19,16 @@ from ghostart.models.content import (
 )
 from ghostart.models.events import DomainEvent, EventName
 from ghostart.models.job import Job, JobKind, JobStatus
-from ghostart.models.organization import Membership, Organization, OrganizationSettings, Role, User
+from ghostart.models.organization import (
+    EmailCategory,
+    EmailPreferences,
+    Membership,
+    Organization,
+    OrganizationSettings,
+    Role,
+    TimeZoneName,
+    User,
+)
 from ghostart.models.principal import Permission, Principal, PrincipalKind
 
 __all__ = [
@@ -32,6 +41,8 @@ __all__ = [
     "DomainEvent",
     "DomainModel",
     "Draft",
+    "EmailCategory",
+    "EmailPreferences",
     "EventName",
     "Generation",
     "GenerationStatus",
@@ -50,6 +61,7 @@ __all__ = [
     "Principal",
     "PrincipalKind",
     "Role",
+    "TimeZoneName",
     "Usage",
     "User",
     "allowed_transitions",

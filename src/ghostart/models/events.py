@@ -27,6 +27,8 @@ class EventName:
     MEMBER_ADDED = "member.added"
     MEMBER_REMOVED = "member.removed"
     MEMBER_ROLE_CHANGED = "member.role_changed"
+    USER_PROFILE_UPDATED = "user.profile_updated"
+    USER_EMAIL_PREFERENCES_CHANGED = "user.email_preferences_changed"
     BILLING_PLAN_CHANGED = "billing.plan_changed"
 
 

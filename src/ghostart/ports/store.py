@@ -69,6 +69,18 @@ class UserRepository(Protocol):
     async def get(self, user_id: UUID) -> User | None: ...
     async def get_by_email(self, email: str) -> User | None: ...
 
+    async def lock(self, user_id: UUID) -> None:
+        """Hold the user's row until the unit of work ends (serialises profile changes)."""
+        ...
+
+    async def save_profile(self, user: User) -> bool:
+        """Write ``user``'s name, timezone and email preferences; whether the user exists.
+
+        The id, email and created_at are never changed here. The email preferences are written
+        whole, keys this version does not know included, and read back equal.
+        """
+        ...
+
 
 class MembershipRepository(Protocol):
     """Who belongs to which organization, with which role."""

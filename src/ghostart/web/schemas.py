@@ -12,10 +12,19 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ghostart.models import BrandVoice, Membership, Organization, Post, User
+from ghostart.models import (
+    BrandVoice,
+    EmailCategory,
+    EmailPreferences,
+    Membership,
+    Organization,
+    Post,
+    User,
+)
 
 __all__ = [
     "BrandVoiceOut",
+    "EmailPreferencesOut",
     "MemberOut",
     "OrganizationOut",
     "Page",
@@ -34,10 +43,33 @@ class UserOut(Out):
     id: UUID
     email: str | None
     name: str | None
+    timezone: str = Field(description="IANA time zone, e.g. Europe/Paris")
 
     @classmethod
     def of(cls, user: User) -> UserOut:
-        return cls(id=user.id, email=str(user.email) if user.email else None, name=user.name)
+        return cls(
+            id=user.id,
+            email=str(user.email) if user.email else None,
+            name=user.name,
+            timezone=user.timezone,
+        )
+
+
+class EmailPreferencesOut(Out):
+    """Every email category and whether the user gets it."""
+
+    transactional: bool = Field(
+        description="sign-in, security, billing and membership mail: always sent, not changeable"
+    )
+    notifications: bool = Field(
+        description="a draft is ready for review; a post was approved, rejected, published or "
+        "failed to publish"
+    )
+    digest: bool = Field(description="the weekly digest")
+
+    @classmethod
+    def of(cls, preferences: EmailPreferences) -> EmailPreferencesOut:
+        return cls.model_validate({c.value: preferences.allows(c) for c in EmailCategory})
 
 
 class OrganizationOut(Out):

@@ -220,14 +220,20 @@ class SQLOrganizations(_Repo):
 
 
 class SQLUsers(_Repo):
-    """Users."""
+    """Users; the email preferences live in one JSON column."""
+
+    @staticmethod
+    def _profile(user: User) -> dict[str, Any]:
+        return {
+            "name": user.name,
+            "timezone": user.timezone,
+            # Keys this version does not know are part of the dump: they are written back as read.
+            "email_preferences": user.email_preferences.model_dump(mode="json"),
+        }
 
     async def add(self, user: User) -> None:
-        await self._insert(
-            t.users,
-            {"id": user.id, "email": user.email, "name": user.name, "created_at": user.created_at},
-            "user",
-        )
+        values = {"id": user.id, "email": user.email, "created_at": user.created_at}
+        await self._insert(t.users, values | self._profile(user), "user")
 
     async def get(self, user_id: UUID) -> User | None:
         row = (await self._conn.execute(_Q.user_get, {"b_id": user_id})).mappings().first()
@@ -237,6 +243,18 @@ class SQLUsers(_Repo):
         query = sa.select(t.users).where(sa.func.lower(t.users.c.email) == email.lower())
         row = (await self._conn.execute(query)).mappings().first()
         return User.model_validate(dict(row)) if row else None
+
+    async def lock(self, user_id: UUID) -> None:
+        if self._conn.dialect.name == "sqlite":  # SQLite writers are serialised already
+            return
+        query = sa.select(t.users.c.id).where(t.users.c.id == user_id)
+        await self._conn.execute(query.with_for_update())
+
+    async def save_profile(self, user: User) -> bool:
+        result = await self._conn.execute(
+            t.users.update().where(t.users.c.id == user.id).values(**self._profile(user))
+        )
+        return bool(result.rowcount == 1)
 
 
 class SQLMemberships(_Repo):

@@ -59,6 +59,9 @@ users = sa.Table(
     sa.Column("email", sa.Text, nullable=True, unique=True),
     sa.Column("name", sa.Text, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False, server_default=_now),
+    sa.Column("timezone", sa.Text, nullable=False, server_default=sa.text("'UTC'")),
+    # Optional email categories (EmailPreferences); keys unknown to a version are kept as they are.
+    sa.Column("email_preferences", JSONType, nullable=False, server_default=sa.text("'{}'")),
 )
 
 user_organizations = sa.Table(

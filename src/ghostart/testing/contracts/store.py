@@ -26,6 +26,7 @@ from ghostart.models import (
     ApiKey,
     BrandVoice,
     ContentRequest,
+    EmailPreferences,
     Generation,
     GenerationStatus,
     Job,
@@ -131,6 +132,55 @@ class StoreContract:
         async with store.unit_of_work() as uow:
             stored = await uow.organizations.get(org.id)
             assert stored is not None and stored.settings.employee_posts_need_approval is False
+
+    async def test_user_profile_roundtrip_keeps_unknown_preference_keys(self, store: Store) -> None:
+        # "marketing" stands for a category written by a newer version: kept, never dropped.
+        prefs = EmailPreferences.model_validate({"digest": False, "marketing": False})
+        user = User(email="tz@example.com", name="Ada", timezone="Asia/Tokyo")
+        user = user.model_copy(update={"email_preferences": prefs})
+        async with store.unit_of_work() as uow:
+            await uow.users.add(user)
+            assert await uow.users.get(user.id) == user
+        changed = user.model_copy(
+            update={
+                "name": None,
+                "timezone": "Europe/Paris",
+                "email_preferences": prefs.model_copy(update={"notifications": False}),
+            }
+        )
+        async with store.unit_of_work() as uow:
+            # Only the profile is written: not the email (nor the id or created_at).
+            assert await uow.users.save_profile(changed.model_copy(update={"email": "x@y.example"}))
+            assert not await uow.users.save_profile(User(email="ghost@example.com"))
+        async with store.unit_of_work(readonly=True) as uow:
+            stored = await uow.users.get_by_email("tz@example.com")
+            assert stored == changed and stored is not None
+            assert stored.email_preferences.model_dump() == {
+                "notifications": False,
+                "digest": False,
+                "marketing": False,
+            }
+            assert await uow.users.get(uuid4()) is None
+
+    async def test_locked_profile_changes_are_not_lost(self, store: Store) -> None:
+        _, user = await _org(store)
+
+        async def change(field: str) -> None:
+            async with store.unit_of_work() as uow:
+                await uow.users.lock(user.id)
+                current = await uow.users.get(user.id)
+                assert current is not None
+                await asyncio.sleep(0.05)  # the other change runs meanwhile, unless locked out
+                prefs = current.email_preferences.model_copy(update={field: False})
+                await uow.users.save_profile(
+                    current.model_copy(update={"email_preferences": prefs})
+                )
+
+        await asyncio.gather(change("notifications"), change("digest"))
+        async with store.unit_of_work(readonly=True) as uow:
+            stored = await uow.users.get(user.id)
+        assert stored is not None
+        assert stored.email_preferences == EmailPreferences(notifications=False, digest=False)
 
     async def test_unit_of_work_rolls_back_on_error(self, store: Store) -> None:
         org = Organization(name="Never")

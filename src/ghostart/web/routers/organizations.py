@@ -1,4 +1,4 @@
-"""The caller, organizations, members, brand voices, plans and usage."""
+"""Organizations, members, brand voices, plans and usage (the caller's own profile: ``me``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ghostart.errors import InvalidInput
 from ghostart.models import BrandVoiceSpec, OrganizationSettings, Role
 from ghostart.web.auth import CurrentUser, OrgPrincipal
 from ghostart.web.routers._common import ORG, ghostart_of
-from ghostart.web.schemas import BrandVoiceOut, MemberOut, OrganizationOut, UserOut
+from ghostart.web.schemas import BrandVoiceOut, MemberOut, OrganizationOut
 
 router = APIRouter()
 
@@ -33,18 +33,6 @@ class NewMember(_In):
 
 class RoleChange(_In):
     role: Role
-
-
-@router.get("/me", tags=["me"])
-async def me(request: Request, user: CurrentUser) -> dict[str, Any]:
-    """The signed-in user and the organizations they belong to."""
-    orgs = await ghostart_of(request).organizations.organizations_of(user.id)
-    return {
-        "user": UserOut.of(user).model_dump(mode="json"),
-        "organizations": [
-            OrganizationOut.of(org, role.value).model_dump(mode="json") for org, role in orgs
-        ],
-    }
 
 
 @router.get("/plans", tags=["billing"])

@@ -1,0 +1,143 @@
+"""A user's own profile and email preferences: each person edits their own, in no organization."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from enum import Enum
+from typing import Any, Literal
+from uuid import UUID
+
+from ghostart.errors import InvalidInput, NotFound
+from ghostart.models import (
+    DomainEvent,
+    EmailCategory,
+    EmailPreferences,
+    EventName,
+    User,
+    as_uuid,
+)
+from ghostart.services.context import ServiceContext
+
+__all__ = ["UNSET", "ProfileService"]
+
+
+class _Unset(Enum):
+    UNSET = "unset"
+
+
+#: "Leave this field as it is" (``None`` can not say so: it clears a user's name).
+UNSET: Literal[_Unset.UNSET] = _Unset.UNSET
+
+
+class ProfileService:
+    """Reads and changes a user's name, time zone and email preferences.
+
+    Callers pass the id of the user acting on their own profile (the web layer's signed-in user);
+    API keys act for an organization and have no profile. Changes are partial: what is not given
+    stays. A change that changes something emits an event.
+    """
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    async def get(self, user_id: UUID) -> User:
+        """The user ``user_id``."""
+        user_id = as_uuid(user_id, "user_id")
+        async with self.ctx.store.unit_of_work(readonly=True) as uow:
+            user = await uow.users.get(user_id)
+        if user is None:
+            raise NotFound(f"user {user_id} not found")
+        return user
+
+    async def update_profile(
+        self,
+        user_id: UUID,
+        *,
+        name: str | Literal[_Unset.UNSET] | None = UNSET,
+        timezone: str | Literal[_Unset.UNSET] = UNSET,
+    ) -> User:
+        """Change the name (``None`` clears it) and the IANA time zone; what is not given stays."""
+        given: dict[str, Any] = {
+            field: value
+            for field, value in (("name", name), ("timezone", timezone))
+            if value is not UNSET
+        }
+        if "timezone" in given and given["timezone"] is None:
+            raise InvalidInput(
+                "timezone can not be cleared; give an IANA name such as 'UTC'", field="timezone"
+            )
+        # Validated by the model itself, so the rules are the ones every stored user obeys.
+        checked = User.parse(given).model_dump(include=set(given))
+        if "name" in checked and checked["name"] == "":
+            raise InvalidInput("name must not be blank; send null to clear it", field="name")
+        before, after = await self._change(user_id, lambda user: user.model_copy(update=checked))
+        changed = sorted(f for f in checked if getattr(before, f) != getattr(after, f))
+        if changed:
+            await self._emit(EventName.USER_PROFILE_UPDATED, after, changed=changed)
+        return after
+
+    async def email_preferences(self, user_id: UUID) -> EmailPreferences:
+        """The user's email preferences."""
+        return (await self.get(user_id)).email_preferences
+
+    async def set_email_preferences(
+        self, user_id: UUID, changes: EmailPreferences | Mapping[str, object]
+    ) -> EmailPreferences:
+        """Turn optional categories on or off: ``{"digest": False}`` changes the digest only.
+
+        An :class:`EmailPreferences` sets every category it has. ``transactional`` is not a
+        preference (that mail is always sent): naming it is :class:`InvalidInput`, as is an
+        unknown category or a value that is not a bool.
+        """
+        if isinstance(changes, EmailPreferences):
+            changes = changes.model_dump(include=set(EmailPreferences.model_fields))
+        checked = _checked_preferences(changes)
+
+        def apply(user: User) -> User:
+            current = user.email_preferences
+            # Stored keys this version does not know are carried over untouched.
+            merged = EmailPreferences.model_validate(current.model_dump() | checked)
+            return user.model_copy(update={"email_preferences": merged})
+
+        before, after = await self._change(user_id, apply)
+        old, new = before.email_preferences, after.email_preferences
+        changed = {k: v for k, v in checked.items() if getattr(old, k) != v}
+        if changed:
+            await self._emit(EventName.USER_EMAIL_PREFERENCES_CHANGED, after, **changed)
+        return new
+
+    async def _change(self, user_id: UUID, change: Callable[[User], User]) -> tuple[User, User]:
+        """Apply ``change`` to the stored user under a row lock; the user before and after."""
+        user_id = as_uuid(user_id, "user_id")
+        async with self.ctx.store.unit_of_work() as uow:
+            await uow.users.lock(user_id)
+            current = await uow.users.get(user_id)
+            if current is None:
+                raise NotFound(f"user {user_id} not found")
+            updated = change(current)
+            if updated != current and not await uow.users.save_profile(updated):
+                raise NotFound(f"user {user_id} not found")
+        return current, updated
+
+    async def _emit(self, name: str, user: User, **payload: Any) -> None:
+        await self.ctx.emit(DomainEvent(name=name, payload={"user_id": str(user.id), **payload}))
+
+
+def _checked_preferences(changes: Mapping[str, object]) -> dict[str, bool]:
+    optional = [c.value for c in EmailCategory if c is not EmailCategory.TRANSACTIONAL]
+    checked: dict[str, bool] = {}
+    for key, value in changes.items():
+        if key == EmailCategory.TRANSACTIONAL:
+            raise InvalidInput(
+                "transactional email is always sent; it is not a preference",
+                field=EmailCategory.TRANSACTIONAL.value,
+            )
+        if key not in optional:
+            raise InvalidInput(
+                f"unknown email category {key!r}; use one of {', '.join(optional)}",
+                field=str(key),
+            )
+        if not isinstance(value, bool):
+            raise InvalidInput(f"{key} must be true or false, not {value!r}", field=str(key))
+        checked[str(key)] = value
+    return checked
