@@ -204,9 +204,37 @@ async def test_posts_list_filters_and_cursor_pages(service: Api, org: Org) -> No
     assert len(mine) == 5  # employees see their own posts only
     drafts = (await c.get(org.url("/posts?status=draft"), headers=org.creator)).json()["items"]
     assert len(drafts) == 6
-    assert (await c.get(org.url("/posts?cursor=bogus!"), headers=org.creator)).status_code == 422
+    for bogus in ("bogus!", "azox", "bzo6MjAyNi0wMS0wMXwx"):  # not base64, no keyset, bad id
+        got = await c.get(org.url(f"/posts?cursor={bogus}"), headers=org.creator)
+        assert got.status_code == 422 and got.json()["field"] == "cursor", got.text
     capped = (await c.get(org.url("/posts?limit=100000"), headers=org.creator)).json()
     assert len(capped["items"]) == 6  # capped, not refused
+
+
+async def test_posts_added_while_paging_neither_repeat_nor_hide_others(
+    service: Api, org: Org
+) -> None:
+    c = service.client
+
+    async def request(topic: str) -> None:
+        r = await c.post(
+            org.url("/content-requests?wait=10"), json={"topic": topic}, headers=org.employee
+        )
+        assert r.status_code == 200, r.text
+
+    for i in range(4):
+        await request(f"Older topic {i}")
+    first = (await c.get(org.url("/posts?limit=2"), headers=org.creator)).json()
+    for i in range(3):  # newer posts arrive between two pages
+        await request(f"Newer topic {i}")
+    second = (
+        await c.get(org.url(f"/posts?limit=2&cursor={first['next_cursor']}"), headers=org.creator)
+    ).json()
+
+    everything = (await c.get(org.url("/posts?limit=100"), headers=org.creator)).json()["items"]
+    older = [p["id"] for p in everything if p["request"]["topic"].startswith("Older")]
+    assert [p["id"] for p in first["items"] + second["items"]] == older
+    assert second["next_cursor"] is None
 
 
 async def test_usage_summary(service: Api, org: Org) -> None:

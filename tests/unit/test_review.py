@@ -304,7 +304,8 @@ async def test_list_shows_employees_their_own_posts_and_creators_all(
     ]
     assert [p.id for p in await app.posts.list(team.creator, status=S.IN_REVIEW)] == [mine.id]
     assert await app.posts.list(team.employee, status=S.APPROVED) == []
-    for kwargs in ({"limit": 0}, {"limit": 201}, {"offset": -1}):
+    naive = (datetime(2026, 1, 1), mine.id)
+    for kwargs in ({"limit": 0}, {"limit": 201}, {"before": naive}, {"before": ("x", mine.id)}):
         with pytest.raises(InvalidInput):
             await app.posts.list(team.creator, **kwargs)  # type: ignore[arg-type]
 

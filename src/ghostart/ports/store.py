@@ -101,7 +101,11 @@ class BrandVoiceRepository(Protocol):
 
     async def add(self, voice: BrandVoice) -> None: ...
     async def get(self, organization_id: UUID, voice_id: UUID) -> BrandVoice | None: ...
-    async def list(self, organization_id: UUID) -> builtins.list[BrandVoice]: ...
+    async def list(
+        self, organization_id: UUID, *, limit: int | None = None
+    ) -> builtins.list[BrandVoice]:
+        """Oldest first; the first is the organization's default voice."""
+        ...
 
     async def update(self, voice: BrandVoice, *, expected_version: int) -> bool:
         """Write ``voice`` if the stored version is still ``expected_version``."""
@@ -157,8 +161,14 @@ class PostRepository(Protocol):
         author_id: UUID | None = None,
         status: PostStatus | None = None,
         limit: int = 50,
-        offset: int = 0,
-    ) -> builtins.list[Post]: ...
+        before: tuple[datetime, UUID] | None = None,
+    ) -> builtins.list[Post]:
+        """Newest first (``created_at``, then ``id``, both descending), at most ``limit``.
+
+        ``before`` is the ``(created_at, id)`` of the last post of the previous page: the page
+        continues strictly after it (keyset pagination: stable while posts are added).
+        """
+        ...
 
     async def update(self, post: Post, *, expected_revision: int) -> bool:
         """Write ``post`` if its stored revision is still ``expected_revision``."""

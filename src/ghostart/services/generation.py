@@ -227,7 +227,7 @@ class GenerationService:
         if voice_id is not None:
             voice = await uow.brand_voices.get(org_id, voice_id)
         else:
-            voices = await uow.brand_voices.list(org_id)
+            voices = await uow.brand_voices.list(org_id, limit=1)
             voice = voices[0] if voices else None
         if voice is not None:
             return voice

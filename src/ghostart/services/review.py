@@ -60,11 +60,16 @@ class ReviewService:
         status: PostStatus | None = None,
         author_id: UUID | None = None,
         limit: int = 50,
-        offset: int = 0,
+        before: tuple[datetime, UUID] | None = None,
     ) -> list[Post]:
-        """Posts the principal may read: employees see their own only."""
-        if not 1 <= limit <= 200 or offset < 0:
-            raise InvalidInput("limit must be 1..200 and offset >= 0", field="limit")
+        """Posts the principal may read, newest first: employees see their own only.
+
+        ``before`` is the ``(created_at, id)`` of the last post of the previous page.
+        """
+        if not 1 <= limit <= 200:
+            raise InvalidInput("limit must be 1..200", field="limit")
+        if before is not None and (not isinstance(before[0], datetime) or before[0].tzinfo is None):
+            raise InvalidInput("before must start with an aware datetime", field="before")
         if status is not None:
             try:
                 status = PostStatus(status)
@@ -85,7 +90,7 @@ class ReviewService:
                 author_id=author_id,
                 status=status,
                 limit=limit,
-                offset=offset,
+                before=None if before is None else (before[0], as_uuid(before[1], "before")),
             )
 
     async def edit(

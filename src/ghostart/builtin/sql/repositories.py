@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from ghostart.builtin.sql import tables as t
 from ghostart.builtin.sql.connection import SQLConnection
 from ghostart.builtin.sql.prepared import hot
+from ghostart.builtin.sql.types import UTCDateTime
 from ghostart.errors import Conflict, NotFound
 from ghostart.models import (
     ApiKey,
@@ -64,6 +65,7 @@ class _Q:
         .where(t.brand_voices.c.organization_id == _b("b_org"))
         .order_by(t.brand_voices.c.created_at, t.brand_voices.c.id)
     )
+    voice_first = voice_list.limit(1)  # the default voice
     gen_get = sa.select(t.generations).where(t.generations.c.id == _b("b_id"))
     gen_live = sa.select(t.generations).where(
         t.generations.c.organization_id == _b("b_org"),
@@ -340,8 +342,13 @@ class SQLBrandVoices(_Repo):
         row = (await self._conn.execute(_Q.voice_get, params)).mappings().first()
         return self._model(row) if row else None
 
-    async def list(self, organization_id: UUID) -> builtins.list[BrandVoice]:
-        result = await self._conn.execute(_Q.voice_list, {"b_org": organization_id})
+    async def list(
+        self, organization_id: UUID, *, limit: int | None = None
+    ) -> builtins.list[BrandVoice]:
+        query = _Q.voice_list
+        if limit is not None:
+            query = _Q.voice_first if limit == 1 else query.limit(limit)
+        result = await self._conn.execute(query, {"b_org": organization_id})
         return [self._model(r) for r in result.mappings()]
 
     async def update(self, voice: BrandVoice, *, expected_version: int) -> bool:
@@ -511,16 +518,24 @@ class SQLPosts(_Repo):
         author_id: UUID | None = None,
         status: PostStatus | None = None,
         limit: int = 50,
-        offset: int = 0,
+        before: tuple[datetime, UUID] | None = None,
     ) -> builtins.list[Post]:
-        query = sa.select(self._t).where(self._t.c.organization_id == organization_id)
+        c = self._t.c
+        query = sa.select(self._t).where(c.organization_id == organization_id)
         if author_id is not None:
-            query = query.where(self._t.c.author_id == author_id)
+            query = query.where(c.author_id == author_id)
         if status is not None:
-            query = query.where(self._t.c.status == status.value)
-        query = (
-            query.order_by(self._t.c.created_at.desc(), self._t.c.id).limit(limit).offset(offset)
-        )
+            query = query.where(c.status == status.value)
+        if before is not None:
+            at, post_id = before
+            query = query.where(
+                sa.tuple_(c.created_at, c.id)
+                < sa.tuple_(
+                    sa.bindparam("b_before_at", at, type_=UTCDateTime),
+                    sa.bindparam("b_before_id", post_id, type_=sa.Uuid),
+                )
+            )
+        query = query.order_by(c.created_at.desc(), c.id.desc()).limit(limit)
         return [self._model(r) for r in (await self._conn.execute(query)).mappings()]
 
     async def update(self, post: Post, *, expected_revision: int) -> bool:

@@ -151,8 +151,10 @@ posts = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.CheckConstraint("length(body) <= 3000", name="body_length"),
-    sa.Index("ix_posts_org_author_created", "organization_id", "author_id", "created_at"),
-    sa.Index("ix_posts_org_status", "organization_id", "status"),
+    # Newest-first pages (keyset on created_at, id), whole organization, by author, by status.
+    sa.Index("ix_posts_org_created", "organization_id", "created_at", "id"),
+    sa.Index("ix_posts_org_author_created", "organization_id", "author_id", "created_at", "id"),
+    sa.Index("ix_posts_org_status_created", "organization_id", "status", "created_at", "id"),
 )
 
 jobs = sa.Table(

@@ -342,6 +342,59 @@ class StoreContract:
             ]
             assert len(await uow.posts.for_generation(generation.id)) == 3
 
+    async def test_post_pages_follow_the_keyset(self, store: Store) -> None:
+        org, user = await _org(store)
+        generation = _generation(org)
+        # Pairs of posts share a created_at: the id breaks the tie, in the same order every time.
+        posts = [
+            Post(
+                organization_id=org.id,
+                author_id=user.id,
+                generation_id=generation.id,
+                created_at=T0 + timedelta(seconds=i // 2),
+            )
+            for i in range(7)
+        ]
+        newest_first = sorted(posts, key=lambda p: (p.created_at, p.id), reverse=True)
+        async with store.unit_of_work() as uow:
+            await uow.generations.add_or_join(generation)
+            for post in posts:
+                await uow.posts.add(post)
+
+        seen: list[UUID] = []
+        before = None
+        async with store.unit_of_work(readonly=True) as uow:
+            while True:
+                page = await uow.posts.list(org.id, limit=3, before=before)
+                seen += [p.id for p in page]
+                if len(page) < 3:
+                    break
+                before = (page[-1].created_at, page[-1].id)
+            assert seen == [p.id for p in newest_first]
+            last = newest_first[-1]
+            assert await uow.posts.list(org.id, before=(last.created_at, last.id)) == []
+            middle = newest_first[2]
+            after_middle = await uow.posts.list(
+                org.id, author_id=user.id, limit=2, before=(middle.created_at, middle.id)
+            )
+            assert [p.id for p in after_middle] == [p.id for p in newest_first[3:5]]
+
+    async def test_the_default_voice_is_the_oldest(self, store: Store) -> None:
+        org, _ = await _org(store)
+        voices = [
+            BrandVoice(organization_id=org.id, name=f"V{i}", created_at=T0 - timedelta(days=i))
+            for i in range(3)
+        ]
+        async with store.unit_of_work() as uow:
+            for voice in voices:
+                await uow.brand_voices.add(voice)
+        async with store.unit_of_work(readonly=True) as uow:
+            assert [v.id for v in await uow.brand_voices.list(org.id)] == [
+                v.id for v in reversed(voices)
+            ]
+            assert [v.id for v in await uow.brand_voices.list(org.id, limit=1)] == [voices[2].id]
+            assert len(await uow.brand_voices.list(org.id, limit=2)) == 2
+
     async def test_job_claim_is_compare_and_set(self, store: Store) -> None:
         org, _ = await _org(store)
         job = _job(org)

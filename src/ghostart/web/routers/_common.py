@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import UTC, datetime
+from uuid import UUID
 
 from fastapi import Request
 
@@ -36,21 +38,31 @@ def page_size(request: Request, limit: int | None) -> int:
     return min(limit, cap)
 
 
-def encode_cursor(offset: int) -> str:
-    """An opaque cursor (clients must not build their own)."""
-    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode().rstrip("=")
+Position = tuple[datetime, UUID]
 
 
-def decode_cursor(cursor: str | None) -> int:
-    """The position a cursor stands for."""
+def encode_cursor(position: Position) -> str:
+    """An opaque cursor after ``(created_at, id)`` (clients must not build their own).
+
+    A keyset, not an offset: a page continues after the last item seen, so items added
+    meanwhile neither repeat nor push others off the next page.
+    """
+    at, item_id = position
+    raw = f"k:{at.astimezone(UTC).isoformat()}|{item_id.hex}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> Position | None:
+    """The position a cursor stands for; ``None`` for the first page."""
     if not cursor:
-        return 0
+        return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = raw.partition(":")
-        offset = int(value)
+        at_text, _, id_text = value.partition("|")
+        at, item_id = datetime.fromisoformat(at_text), UUID(hex=id_text)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidInput("cursor is not one this API returned", field="cursor") from None
-    if kind != "o" or offset < 0 or offset > 1_000_000:
+    if kind != "k" or at.tzinfo is None or len(id_text) != 32:
         raise InvalidInput("cursor is not one this API returned", field="cursor")
-    return offset
+    return at, item_id

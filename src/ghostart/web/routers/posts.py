@@ -56,14 +56,18 @@ async def list_posts(
 ) -> Page:
     """Posts the caller may read, newest first (employees: their own)."""
     size = page_size(request, limit)
-    offset = decode_cursor(cursor)
     posts = await ghostart_of(request).posts.list(
-        principal, status=status, author_id=author_id, limit=size + 1, offset=offset
+        principal,
+        status=status,
+        author_id=author_id,
+        limit=size + 1,
+        before=decode_cursor(cursor),
     )
+    page = posts[:size]
     more = len(posts) > size
     return Page(
-        items=[PostOut.of(p) for p in posts[:size]],
-        next_cursor=encode_cursor(offset + size) if more else None,
+        items=[PostOut.of(p) for p in page],
+        next_cursor=encode_cursor((page[-1].created_at, page[-1].id)) if more else None,
     )
 
 
