@@ -32,6 +32,22 @@ __all__ = ["Worker"]
 log = logging.getLogger("ghostart.worker")
 
 
+def _internal_error(exc: BaseException) -> str:
+    """The job row's record of ``exc``, for operators: type and text, bounded, no NUL."""
+    return f"{type(exc).__name__}: {exc}"[:2000].replace("\x00", "\ufffd")
+
+
+def _public_error(exc: BaseException) -> str:
+    """What the people waiting on the job are told (it lands on the post).
+
+    Our own errors carry a message written for them; anything else may hold internals (paths,
+    SQL, addresses), so they get a plain sentence and the details go to the Monitor and the log.
+    """
+    if isinstance(exc, GhostartError):
+        return exc.message[:2000].replace("\x00", "\ufffd")
+    return "an internal error stopped this job; it has been reported"
+
+
 def _retryable(exc: BaseException) -> bool:
     # Our own domain and provider errors say whether to retry; an unexpected error (a dropped
     # database connection, a bug fixed by a deploy) is retried too, up to max_attempts.
@@ -258,7 +274,7 @@ class Worker:
 
     async def _after_failure(self, job: Job, handler: JobHandler, exc: Exception) -> None:
         ctx = self.ctx
-        error = f"{type(exc).__name__}: {exc}"[:2000]
+        error = _internal_error(exc)
         if _retryable(exc) and job.attempts < job.max_attempts:
             delay = ctx.retry.backoff(job.attempts, exc)
             now = ctx.clock.now()
@@ -277,9 +293,12 @@ class Worker:
             return
         if not isinstance(exc, GhostartError):
             ctx.monitor.capture_exception(exc, job_id=str(job.id), kind=job.kind.value)
-        await self._fail(job, handler, error)
+        await self._fail(job, handler, error, public=_public_error(exc))
 
-    async def _fail(self, job: Job, handler: JobHandler | None, error: str) -> None:
+    async def _fail(
+        self, job: Job, handler: JobHandler | None, error: str, *, public: str | None = None
+    ) -> None:
+        """Fail ``job`` for good: ``error`` goes on the job row, ``public`` to the handler."""
         events = []
         async with self.ctx.store.unit_of_work() as uow:
             ours = await uow.jobs.finish(
@@ -293,7 +312,7 @@ class Worker:
                 log.info("job %s failed here after its lease passed to another worker", job.id)
                 return
             if handler is not None:
-                events = await handler.on_failed(uow, job, error)
+                events = await handler.on_failed(uow, job, error if public is None else public)
         self.ctx.monitor.incr("ghostart.jobs.failed", kind=job.kind.value)
         log.error("job %s (%s) failed for good: %s", job.id, job.kind, error)
         for event in events:

@@ -145,3 +145,15 @@ def test_route_templates_keep_prefixes_and_never_ids() -> None:
         route_template({"route": SimpleNamespace(path="/health"), "path": "/health"}) == "/health"
     )
     assert route_template({"path": "/nothing"}) == "unmatched"
+
+
+async def test_nul_characters_get_422_naming_the_field(service: Api, org: Org) -> None:
+    c = service.client
+    for url, body, field in (
+        (org.url("/content-requests"), {"topic": "a\u0000b c"}, "topic"),
+        (org.url("/brand-voices"), {"name": "V\u0000"}, "name"),
+        ("/v1/organizations", {"name": "\u0000"}, "name"),
+    ):
+        r = await c.post(url, json=body, headers=org.admin)
+        assert r.status_code == 422, r.text
+        assert r.json()["field"].endswith(field), r.text

@@ -40,6 +40,74 @@ async def test_service_calls_with_junk_are_invalid_input(
     assert err.value.field == field and field in str(err.value)
 
 
+NUL = "bad\x00text"
+
+
+async def _post_in_review(app: Ghostart, team: Team) -> Any:
+    post = await app.generation.request(team.employee, {"topic": "Reviewed"})
+    post = await app.generation.wait(team.employee, post, timeout=10)
+    return await app.posts.submit(team.employee, post.id)
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda app, team: app.generation.request(team.employee, {"topic": NUL}), "topic"),
+        (
+            lambda app, team: app.generation.request(
+                team.employee, {"topic": "ok topic", "call_to_action": NUL}
+            ),
+            "call_to_action",
+        ),
+        (lambda app, team: app.brand_voices.create(team.admin, {"name": NUL}), "name"),
+        (
+            lambda app, team: app.brand_voices.create(team.admin, {"name": "V", "topics": [NUL]}),
+            "topics.0",
+        ),
+        (
+            lambda app, team: app.brand_voices.create(
+                team.admin, {"name": "V", "example_posts": [NUL]}
+            ),
+            "example_posts.0",
+        ),
+        (lambda app, team: app.organizations.create(team.admin.user_id, NUL), "name"),
+        (lambda app, team: app.profiles.update_profile(team.admin.user_id, name=NUL), "name"),
+        (lambda app, team: app.api_keys.create(team.admin, NUL, ["post.create"]), "name"),
+    ],
+)
+async def test_nul_characters_are_refused_on_every_store_alike(
+    app: Ghostart, team: Team, call: Any, field: str
+) -> None:
+    with pytest.raises(InvalidInput) as err:
+        await call(app, team)
+    assert err.value.field == field, err.value
+    assert "NUL" in str(err.value)
+
+
+async def test_nul_characters_are_refused_in_edits_and_review_notes(
+    app: Ghostart, team: Team
+) -> None:
+    post = await _post_in_review(app, team)
+    for call, field in (
+        (app.posts.edit(team.creator, post.id, NUL), "body"),
+        (app.posts.reject(team.creator, post.id, note=NUL), "review_note"),
+        (app.posts.approve(team.creator, post.id, note=NUL), "review_note"),
+    ):
+        with pytest.raises(InvalidInput) as err:
+            await call
+        assert err.value.field == field
+    assert (await app.generation.get(team.creator, post.id)).revision == post.revision
+
+
+async def test_an_approval_note_is_bounded_like_a_rejection_note(app: Ghostart, team: Team) -> None:
+    post = await _post_in_review(app, team)
+
+    with pytest.raises(InvalidInput) as err:
+        await app.posts.approve(team.creator, post.id, note="x" * 1001)
+
+    assert err.value.field == "review_note"
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [

@@ -83,6 +83,40 @@ async def test_permanent_failure_is_not_retried(quiet_app: Ghostart) -> None:
     assert done.status is PostStatus.FAILED and app.generator.count == 1
 
 
+async def test_a_provider_error_tells_the_author_its_message(quiet_app: Ghostart) -> None:
+    app = quiet_app
+    assert isinstance(app.generator, CountingGenerator)
+    app.generator.failures = [PermanentError("the provider refused this topic")]
+    team = await make_team(app)
+    post = await app.generation.request(team.employee, {"topic": "Refused politely"})
+    app.start_worker()
+    done = await app.generation.wait(team.employee, post.id, timeout=10, poll_interval=0.05)
+    assert done.error == "the provider refused this topic"
+    [job] = await _jobs(app, post)
+    assert job.last_error == "PermanentError: the provider refused this topic"
+
+
+async def test_an_unexpected_error_reaches_operators_not_the_author(quiet_app: Ghostart) -> None:
+    app = quiet_app
+    assert isinstance(app.generator, CountingGenerator)
+    leak = "connection to 10.0.0.7:5432 failed: password authentication for role\x00app"
+    app.generator.failures = [RuntimeError(leak) for _ in range(5)]
+    events = EventRecorder()
+    app.plugins.register(events, name="events")
+    team = await make_team(app)
+    post = await app.generation.request(team.employee, {"topic": "Broken internals"})
+    app.start_worker()
+    done = await app.generation.wait(team.employee, post.id, timeout=10, poll_interval=0.05)
+
+    assert done.status is PostStatus.FAILED
+    assert done.error == "an internal error stopped this job; it has been reported"
+    [failed] = [e for e in events.events if e.name == "content.failed"]
+    assert "10.0.0.7" not in str(failed.payload)
+    [job] = await _jobs(app, post)
+    assert job.last_error is not None and "10.0.0.7:5432" in job.last_error
+    assert "\x00" not in job.last_error  # PostgreSQL refuses NUL in text
+
+
 async def test_duplicate_delivery_of_a_done_job_has_no_effect(quiet_app: Ghostart) -> None:
     app = quiet_app
     team = await make_team(app)

@@ -24,7 +24,7 @@ from uuid import UUID
 
 from pydantic import Field, field_validator
 
-from ghostart.models.base import DomainModel, new_id, utcnow
+from ghostart.models.base import DomainModel, Text, new_id, utcnow
 from ghostart.models.organization import Role
 from ghostart.models.principal import Permission
 
@@ -92,7 +92,7 @@ class ApiKey(DomainModel):
 
     id: UUID = Field(default_factory=new_id)
     organization_id: UUID
-    name: str = Field(min_length=1, max_length=_NAME_MAX)
+    name: Text = Field(min_length=1, max_length=_NAME_MAX)
     #: ``gha_live_`` and the lookup id: public, unique, shown so that people can tell keys apart.
     key_prefix: str = Field(pattern=_KEY_PREFIX.pattern)
     scopes: frozenset[Permission] = Field(min_length=1)

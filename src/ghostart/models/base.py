@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Annotated, Any, Self
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from ghostart.errors import InvalidInput
 
-__all__ = ["DomainModel", "as_uuid", "new_id", "utcnow"]
+__all__ = ["DomainModel", "Text", "as_uuid", "new_id", "utcnow"]
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters (\\u0000)")
+    return value
+
+
+#: Text people or providers send. PostgreSQL refuses NUL in text and JSON, so it is refused on
+#: every store alike, as bad input, before it reaches one.
+Text = Annotated[str, AfterValidator(_no_nul)]
 
 
 def new_id() -> UUID:

@@ -8,22 +8,22 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints
 
-from ghostart.models.base import DomainModel, new_id, utcnow
+from ghostart.models.base import DomainModel, Text, new_id, utcnow
 
 __all__ = ["BrandVoice", "BrandVoiceSpec"]
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+ShortText = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 ExamplePost = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=3000)
+    Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=3000)
 ]
 
 
 class BrandVoiceSpec(DomainModel):
     """What an editor sets on a brand voice."""
 
-    name: str = Field(min_length=1, max_length=120)
-    tone: str = Field(default="clear, warm and confident", min_length=1, max_length=300)
-    audience: str = Field(default="professionals on LinkedIn", min_length=1, max_length=300)
+    name: Text = Field(min_length=1, max_length=120)
+    tone: Text = Field(default="clear, warm and confident", min_length=1, max_length=300)
+    audience: Text = Field(default="professionals on LinkedIn", min_length=1, max_length=300)
     topics: list[ShortText] = Field(default_factory=list, max_length=30)
     example_posts: list[ExamplePost] = Field(default_factory=list, max_length=10)
     words_to_avoid: list[ShortText] = Field(default_factory=list, max_length=100)

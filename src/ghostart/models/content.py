@@ -10,7 +10,7 @@ from uuid import UUID
 
 from pydantic import Field, field_validator
 
-from ghostart.models.base import DomainModel, new_id, utcnow
+from ghostart.models.base import DomainModel, Text, new_id, utcnow
 
 __all__ = [
     "LINKEDIN_MAX_CHARS",
@@ -59,10 +59,10 @@ _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 class ContentRequest(DomainModel):
     """What a member asks for. Bounded so that a request can never blow up a prompt or a row."""
 
-    topic: str = Field(min_length=3, max_length=500)
+    topic: Text = Field(min_length=3, max_length=500)
     format: PostFormat = PostFormat.INSIGHT
     length: PostLength = PostLength.MEDIUM
-    call_to_action: str | None = Field(default=None, max_length=200)
+    call_to_action: Text | None = Field(default=None, max_length=200)
     language: str = Field(default="en", min_length=2, max_length=20)
     #: The brand voice to write in; ``None`` means the organization's first voice.
     brand_voice_id: UUID | None = None
@@ -103,7 +103,7 @@ class Usage(DomainModel):
 class Draft(DomainModel):
     """A generator's answer."""
 
-    body: str = Field(min_length=1, max_length=LINKEDIN_MAX_CHARS)
+    body: Text = Field(min_length=1, max_length=LINKEDIN_MAX_CHARS)
     model: str = Field(min_length=1, max_length=200)
     usage: Usage = Field(default_factory=Usage)
     #: True when a language model wrote it; the offline generator says False.
@@ -189,12 +189,12 @@ class Post(DomainModel):
     brand_voice_id: UUID | None = None
     generation_id: UUID | None = None
     request: ContentRequest | None = None
-    body: str | None = Field(default=None, max_length=LINKEDIN_MAX_CHARS)
+    body: Text | None = Field(default=None, max_length=LINKEDIN_MAX_CHARS)
     status: PostStatus = PostStatus.REQUESTED
     from_cache: bool = False
     ai_generated: bool | None = None
     notice: str | None = None
-    review_note: str | None = Field(default=None, max_length=1000)
+    review_note: Text | None = Field(default=None, max_length=1000)
     reviewed_by: UUID | None = None
     scheduled_at: datetime | None = None
     published_at: datetime | None = None

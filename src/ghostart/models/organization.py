@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, ConfigDict, EmailStr, Field, model_validator
 
-from ghostart.models.base import DomainModel, new_id, utcnow
+from ghostart.models.base import DomainModel, Text, new_id, utcnow
 
 __all__ = [
     "EmailCategory",
@@ -59,7 +59,7 @@ class Organization(DomainModel):
     """A tenant: everything else belongs to exactly one organization."""
 
     id: UUID = Field(default_factory=new_id)
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     settings: OrganizationSettings = Field(default_factory=OrganizationSettings)
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -113,7 +113,7 @@ class User(DomainModel):
 
     id: UUID = Field(default_factory=new_id)
     email: EmailStr | None = None
-    name: str | None = Field(default=None, max_length=200)
+    name: Text | None = Field(default=None, max_length=200)
     #: IANA time zone the user reads times in (emails, schedules).
     timezone: TimeZoneName = "UTC"
     email_preferences: EmailPreferences = Field(default_factory=EmailPreferences)

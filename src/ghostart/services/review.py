@@ -40,6 +40,8 @@ def _check_body(body: str) -> str:
     body = body.strip()
     if not body:
         raise InvalidInput("body must not be empty", field="body")
+    if "\x00" in body:
+        raise InvalidInput("body must not contain NUL characters (\\u0000)", field="body")
     if len(body) > LINKEDIN_MAX_CHARS:
         raise InvalidInput(
             f"body is {len(body)} characters; LinkedIn allows {LINKEDIN_MAX_CHARS}", field="body"
@@ -277,8 +279,11 @@ class ReviewService:
             new_status = fields.get("status", post.status)
             if new_status != post.status and new_status not in allowed_transitions(post.status):
                 raise Conflict(f"a {post.status.value} post can not become {new_status.value}")
-            updated = post.model_copy(
-                update=fields | {"revision": post.revision + 1, "updated_at": self.ctx.clock.now()}
+            # Validated, not copied: a note or body from a caller meets the model's limits.
+            updated = Post.parse(
+                post.model_dump()
+                | fields
+                | {"revision": post.revision + 1, "updated_at": self.ctx.clock.now()}
             )
             if not await uow.posts.update(updated, expected_revision=post.revision):
                 raise Conflict("the post changed meanwhile; reload and try again")
