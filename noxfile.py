@@ -23,7 +23,7 @@ nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.reuse_venv = "no" if IN_CI else "yes"
 nox.options.error_on_external_run = True
 
-LINT_PATHS = ("src", "tests", "examples", "noxfile.py")
+LINT_PATHS = ("src", "tests", "examples", "adapters", "noxfile.py")
 #: The example applications, installed editable beside the core for the tests.
 EXAMPLES = ("-e", "./examples/service")
 
@@ -79,9 +79,10 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """Mypy, strict (configured in pyproject.toml), on the core and the example service."""
-    session.install("-e", ".[test]", *EXAMPLES, _dev_requirement("mypy"))
-    session.run("mypy", "src", "examples/service/src")
+    """Mypy, strict (configured in pyproject.toml), on the core, the adapters and the example."""
+    session.install("-e", ".[test]", *_adapters(), *EXAMPLES, _dev_requirement("mypy"))
+    sources = sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("adapters/*/src"))
+    session.run("mypy", "src", *sources, "examples/service/src")
 
 
 @nox.session
