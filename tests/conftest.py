@@ -11,6 +11,14 @@ import pytest
 from ghostart.app import Ghostart
 from ghostart.settings import Settings
 from ghostart.testing import CountingGenerator, EventRecorder
+
+# PostgreSQL databases per test (skipped without a server, failed under GHOSTART_REQUIRE_SERVICES=1).
+from tests.postgres import (  # noqa: F401
+    empty_postgres_url,
+    postgres_admin,
+    postgres_template,
+    postgres_url,
+)
 from tests.support import Team, make_settings, make_team
 
 # Never let a developer's environment leak into the tests.

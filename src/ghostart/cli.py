@@ -17,11 +17,12 @@ from typing import Any, TypeVar
 import click
 
 from ghostart.app import Ghostart
+from ghostart.builtin.clock_system import SystemClock
 from ghostart.errors import ConfigurationError, GhostartError
 from ghostart.local import DEFAULT_ORGANIZATION, local_principal
 from ghostart.models import Post, PostFormat, PostLength
 from ghostart.plugins import PluginManager
-from ghostart.registry import AdapterURL, Port
+from ghostart.registry import AdapterURL, BuildContext, Port
 from ghostart.secretbox import SecretBox
 from ghostart.settings import load_settings
 
@@ -79,11 +80,18 @@ async def plugins() -> None:
         Port.RATE_LIMITER: settings.rate_limit_url,
     }
     click.echo("Adapters (* = selected by the current settings):")
-    for entry in registry.entries():
+    entries = registry.entries()
+    keys = {(e.port, e.scheme) for e in entries}
+    scheme_width = max([10, *(len(e.scheme) for e in entries)])
+    package_width = max([18, *(len(e.package) for e in entries)])
+    for entry in entries:
         url = AdapterURL.parse(selected[entry.port])
-        mark = "*" if entry.scheme in (url.scheme, url.base_scheme) else " "
+        # The registration that serves the URL: its exact scheme first, then its base scheme.
+        serving = next((s for s in (url.scheme, url.base_scheme) if (entry.port, s) in keys), None)
+        mark = "*" if entry.scheme == serving else " "
         click.echo(
-            f" {mark} {entry.port.value:<13} {entry.scheme:<10} {entry.package:<18} {entry.description}"
+            f" {mark} {entry.port.value:<13} {entry.scheme:<{scheme_width}} "
+            f"{entry.package:<{package_width}} {entry.description}"
         )
 
 
@@ -91,11 +99,15 @@ async def plugins() -> None:
 @_run
 async def migrate() -> None:
     """Bring the database schema up to date."""
-    app = Ghostart.from_settings()
+    # Only the store: migrating needs no secret keys, cache or queue settings.
+    settings = load_settings()
+    store = Ghostart.registry(settings).build(
+        Port.STORE, settings.resolved_database_url, BuildContext(settings, SystemClock())
+    )
     try:
-        await app.store.migrate()
+        await store.migrate()
     finally:
-        await app.aclose()
+        await store.aclose()
     click.echo("database is up to date")
 
 

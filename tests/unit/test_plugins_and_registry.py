@@ -75,8 +75,12 @@ def test_a_misspelled_hook_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_unknown_scheme_lists_installed_and_names_the_package(tmp_path: Path) -> None:
+    # Without installed plugins, so that the scheme is unknown whether ghostart-redis is there.
     with pytest.raises(ConfigurationError) as err:
-        Ghostart.from_settings(make_settings(tmp_path, cache_url="redis://localhost:6379/0"))
+        Ghostart.from_settings(
+            make_settings(tmp_path, cache_url="redis://localhost:6379/0"),
+            plugins=PluginManager(entry_points_enabled=False),
+        )
     message = str(err.value)
     assert "GHOSTART_CACHE_URL" in message and "Installed: memory, sqlite" in message
     assert "pip install ghostart-redis" in message
@@ -85,9 +89,11 @@ def test_unknown_scheme_lists_installed_and_names_the_package(tmp_path: Path) ->
 
 
 def test_url_password_is_never_shown_in_errors(tmp_path: Path) -> None:
+    # Without installed plugins, so that the scheme is unknown whether ghostart-postgres is there.
     with pytest.raises(ConfigurationError) as err:
         Ghostart.from_settings(
-            make_settings(tmp_path, database_url="postgresql+psycopg://u:hunter2@db/x")
+            make_settings(tmp_path, database_url="postgresql+psycopg://u:hunter2@db/x"),
+            plugins=PluginManager(entry_points_enabled=False),
         )
     assert "hunter2" not in str(err.value) and "u:***@db" in str(err.value)
     assert "ghostart-postgres" in str(err.value)

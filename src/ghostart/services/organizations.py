@@ -137,9 +137,12 @@ class OrganizationService:
         membership = Membership(
             user_id=user_id, organization_id=principal.organization_id, role=role
         )
-        async with self.ctx.store.unit_of_work(principal) as uow:
+        # Someone who is not a member yet is outside what the principal may read (row-level
+        # security hides them), so finding them is the system's read, once authorized above.
+        async with self.ctx.store.unit_of_work(readonly=True) as uow:
             if await uow.users.get(user_id) is None:
                 raise NotFound(f"user {user_id} not found")
+        async with self.ctx.store.unit_of_work(principal) as uow:
             if await uow.memberships.get(principal.organization_id, user_id) is not None:
                 raise Conflict("already a member")
             await uow.memberships.add(membership)
@@ -149,7 +152,8 @@ class OrganizationService:
     async def user_by_email(self, principal: Principal, email: str) -> User:
         """A user who has signed in with ``email``, for adding as a member (member managers)."""
         authorize(principal, Permission.MEMBERS_MANAGE)
-        async with self.ctx.store.unit_of_work(principal, readonly=True) as uow:
+        # A directory lookup of someone not (yet) in the organization: the system's read.
+        async with self.ctx.store.unit_of_work(readonly=True) as uow:
             user = await uow.users.get_by_email(email)
         if user is None:
             raise NotFound("no user with this email has signed in yet")

@@ -108,20 +108,35 @@ class _Q:
     )
     post_move_returning = post_move.returning(*t.posts.c)
     job_get = sa.select(t.jobs).where(t.jobs.c.id == _b("b_id"))
+    # A job is claimable when it is queued and due, or running on an expired lease.
+    job_claimable = sa.or_(
+        sa.and_(
+            t.jobs.c.status == JobStatus.QUEUED.value,
+            t.jobs.c.run_at <= _b("b_now", type_=t.jobs.c.run_at.type),
+        ),
+        sa.and_(
+            t.jobs.c.status == JobStatus.RUNNING.value,
+            t.jobs.c.lease_until < _b("b_now", type_=t.jobs.c.run_at.type),
+        ),
+    )
     job_claim = (
         t.jobs.update()
+        .where(t.jobs.c.id == _b("b_id"), job_claimable)
+        .values(status=JobStatus.RUNNING.value, attempts=t.jobs.c.attempts + 1)
+        .returning(*t.jobs.c)
+    )
+    # PostgreSQL: lock the row first and skip it if another worker's claim holds it. The plain
+    # compare-and-set is just as exclusive there, but the second claimer would wait for the first
+    # one's transaction (which runs the handler's begin) only to find the job taken.
+    job_claim_skip_locked = (
+        t.jobs.update()
         .where(
-            t.jobs.c.id == _b("b_id"),
-            sa.or_(
-                sa.and_(
-                    t.jobs.c.status == JobStatus.QUEUED.value,
-                    t.jobs.c.run_at <= _b("b_now", type_=t.jobs.c.run_at.type),
-                ),
-                sa.and_(
-                    t.jobs.c.status == JobStatus.RUNNING.value,
-                    t.jobs.c.lease_until < _b("b_now", type_=t.jobs.c.run_at.type),
-                ),
-            ),
+            t.jobs.c.id
+            == sa.select(t.jobs.c.id)
+            .where(t.jobs.c.id == _b("b_id"), job_claimable)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery(),
+            job_claimable,
         )
         .values(status=JobStatus.RUNNING.value, attempts=t.jobs.c.attempts + 1)
         .returning(*t.jobs.c)
@@ -144,11 +159,15 @@ class _Q:
     )
     inserts = {table.name: table.insert() for table in t.metadata.sorted_tables}
     # INSERT ... ON CONFLICT DO NOTHING, per dialect: no savepoint, no exception on a duplicate.
+    # ``preserve_rowcount``: SQLAlchemy only promises an INSERT's rowcount when asked (psycopg
+    # reports -1 otherwise), and 0 or 1 here says whether the generation was new.
     gen_insert_new = {
-        name: module.insert(t.generations).on_conflict_do_nothing(
+        name: module.insert(t.generations)
+        .on_conflict_do_nothing(
             index_elements=["organization_id", "fingerprint"],
             index_where=t.generations.c.status.in_(_LIVE),
         )
+        .execution_options(preserve_rowcount=True)
         for name, module in (("sqlite", sqlite_dialect), ("postgresql", postgresql_dialect))
     }
     usage_insert_new = {
@@ -607,7 +626,10 @@ class SQLJobs(_Repo):
             "lease_until": lease_until,
             "updated_at": now,
         }
-        row = (await self._conn.execute(_Q.job_claim, params)).mappings().first()
+        statement = (
+            _Q.job_claim_skip_locked if self._conn.dialect.name == "postgresql" else _Q.job_claim
+        )
+        row = (await self._conn.execute(statement, params)).mappings().first()
         return self._model(row) if row else None
 
     async def extend(self, job_id: UUID, *, owner: str, lease_until: datetime) -> bool:

@@ -255,7 +255,7 @@ def upgrade() -> None:
         ),
         sa.Column("body", sa.Text(), nullable=True),
         sa.Column("status", sa.Text(), nullable=False),
-        sa.Column("from_cache", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("from_cache", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("ai_generated", sa.Boolean(), nullable=True),
         sa.Column("notice", sa.Text(), nullable=True),
         sa.Column("review_note", sa.Text(), nullable=True),

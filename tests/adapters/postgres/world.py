@@ -1,0 +1,231 @@
+"""Two organizations' worth of rows in every table, and Supabase's own auth objects, for the tests.
+
+``seed`` writes, as the system: organizations A and B, each with an admin, a brand creator and an
+employee; ``both`` (an employee of A and the admin of B), ``outsider`` (in no organization); and
+in each organization a brand voice, a generation, a post by every member, a job, a usage record,
+a secret and an API key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+from ghostart.models import (
+    ApiKey,
+    BrandVoice,
+    ContentRequest,
+    Generation,
+    Job,
+    JobKind,
+    Membership,
+    Organization,
+    Permission,
+    Post,
+    Principal,
+    Role,
+    Usage,
+    User,
+)
+from ghostart.ports import Store
+
+__all__ = ["SUPABASE_AUTH", "Tenant", "World", "seed"]
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+# What a Supabase project has before any migration of ours, as Supabase creates it: the roles
+# (server-wide, so only if missing), schema auth with auth.users and the auth functions (the
+# definitions of supabase/auth 20240624145325_recreate_auth_functions), and the default privileges
+# that give anon, authenticated and service_role everything on new tables in public.
+SUPABASE_AUTH = """
+do $$
+begin
+  if not exists (select from pg_roles where rolname = 'anon') then
+    create role anon nologin noinherit;
+  end if;
+  if not exists (select from pg_roles where rolname = 'authenticated') then
+    create role authenticated nologin noinherit;
+  end if;
+  if not exists (select from pg_roles where rolname = 'service_role') then
+    create role service_role nologin noinherit bypassrls;
+  end if;
+exception when duplicate_object or unique_violation then null;
+end $$;
+
+create schema auth;
+grant usage on schema auth to anon, authenticated, service_role;
+
+create table auth.users (
+  instance_id uuid,
+  id uuid not null primary key,
+  aud varchar(255),
+  role varchar(255),
+  email varchar(255),
+  encrypted_password varchar(255),
+  email_confirmed_at timestamptz,
+  raw_app_meta_data jsonb,
+  raw_user_meta_data jsonb,
+  is_super_admin boolean,
+  created_at timestamptz,
+  updated_at timestamptz,
+  is_anonymous boolean not null default false
+);
+alter table auth.users enable row level security;
+
+create function auth.uid() returns uuid set search_path to '' as $func$
+  select
+    coalesce(
+      nullif(current_setting('request.jwt.claim.sub', true), ''),
+      (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
+    )::uuid
+$func$ language sql stable;
+comment on function auth.uid() is 'Deprecated. Use auth.jwt() -> ''sub'' instead.';
+
+create function auth.role() returns text set search_path to '' as $func$
+  select
+    coalesce(
+      nullif(current_setting('request.jwt.claim.role', true), ''),
+      (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role')
+    )::text
+$func$ language sql stable;
+
+create function auth.email() returns text set search_path to '' as $func$
+  select
+    coalesce(
+      nullif(current_setting('request.jwt.claim.email', true), ''),
+      (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'email')
+    )::text
+$func$ language sql stable;
+
+create function auth.jwt() returns jsonb set search_path to '' as $func$
+  select
+    coalesce(
+      nullif(current_setting('request.jwt.claim', true), ''),
+      nullif(current_setting('request.jwt.claims', true), '')
+    )::jsonb
+$func$ language sql stable;
+
+grant usage on schema public to anon, authenticated, service_role;
+alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
+alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
+alter default privileges in schema public grant all on sequences to anon, authenticated, service_role;
+"""
+
+
+@dataclass
+class Tenant:
+    """One organization and its members."""
+
+    org: Organization
+    admin: User
+    creator: User
+    employee: User
+    members: dict[UUID, Role] = field(default_factory=dict)
+
+    def principal(self, user: User, *, role: Role | None = None) -> Principal:
+        """``user`` acting in this organization."""
+        return Principal(
+            user_id=user.id, organization_id=self.org.id, role=role or self.members[user.id]
+        )
+
+
+@dataclass
+class World:
+    """What :func:`seed` wrote."""
+
+    a: Tenant
+    b: Tenant
+    both: User
+    outsider: User
+
+
+def _user(name: str) -> User:
+    return User(email=f"{name}-{uuid4().hex[:8]}@example.com", name=name)
+
+
+async def _tenant(store: Store, name: str, extra: dict[UUID, tuple[User, Role]]) -> Tenant:
+    tenant = Tenant(
+        Organization(name=name),
+        _user(f"{name}-admin"),
+        _user(f"{name}-creator"),
+        _user(f"{name}-employee"),
+    )
+    people = {
+        tenant.admin.id: (tenant.admin, Role.ADMIN),
+        tenant.creator.id: (tenant.creator, Role.BRAND_CREATOR),
+        tenant.employee.id: (tenant.employee, Role.EMPLOYEE),
+    } | extra
+    org = tenant.org
+    voice = BrandVoice(organization_id=org.id, name=f"{name} voice")
+    generation = Generation(
+        organization_id=org.id,
+        fingerprint=uuid4().hex,
+        brand_voice_id=voice.id,
+        brand_voice_version=voice.version,
+        request=ContentRequest(topic="why design docs"),
+        model="offline",
+        created_at=T0,
+    )
+    async with store.unit_of_work() as uow:
+        await uow.organizations.add(org)
+        for user, role in people.values():
+            if await uow.users.get(user.id) is None:
+                await uow.users.add(user)
+            await uow.memberships.add(
+                Membership(user_id=user.id, organization_id=org.id, role=role)
+            )
+            tenant.members[user.id] = role
+        await uow.brand_voices.add(voice)
+        await uow.generations.add_or_join(generation)
+        for i, (user, _) in enumerate(people.values()):
+            await uow.posts.add(
+                Post(
+                    organization_id=org.id,
+                    author_id=user.id,
+                    brand_voice_id=voice.id,
+                    generation_id=generation.id,
+                    body=f"{name}: a post by {user.name}",
+                    created_at=T0 + timedelta(minutes=i),
+                )
+            )
+        await uow.jobs.add(
+            Job(
+                kind=JobKind.GENERATE,
+                organization_id=org.id,
+                subject_id=generation.id,
+                idempotency_key=f"generate:{generation.id}",
+                run_at=T0,
+            )
+        )
+        await uow.usage.record(
+            org.id,
+            generation.id,
+            Usage(prompt_tokens=10, completion_tokens=20, cost_usd=Decimal("0.01")),
+            at=T0,
+        )
+        await uow.secrets.put(org.id, "pepper", uuid4(), f"ciphertext-of-{name}")
+        await uow.api_keys.add(
+            ApiKey(
+                organization_id=org.id,
+                name=f"{name} key",
+                key_prefix=f"gha_live_{uuid4().hex[:12]}",
+                scopes=frozenset({Permission.ORG_READ}),
+                role=Role.EMPLOYEE,
+                created_by=tenant.admin.id,
+                created_at=T0,
+            ),
+            f"hash-of-{name}",
+        )
+    return tenant
+
+
+async def seed(store: Store) -> World:
+    """Write organizations A and B (see the module docstring) as the system."""
+    both, outsider = _user("both"), _user("outsider")
+    a = await _tenant(store, "A", {both.id: (both, Role.EMPLOYEE)})
+    b = await _tenant(store, "B", {both.id: (both, Role.ADMIN)})
+    async with store.unit_of_work() as uow:
+        await uow.users.add(outsider)
+    return World(a, b, both, outsider)
