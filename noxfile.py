@@ -88,7 +88,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks: print throughput and memory ratios; they never fail on speed."""
-    session.install("-e", ".[test]", *EXAMPLES)
+    session.install("-e", ".[test]", *_adapters(), *EXAMPLES)
     session.run(
         "pytest",
         "tests/benchmarks",
