@@ -144,9 +144,11 @@ class Ghostart:
         adapters: dict[Port, Any] = {}
         monitor = overrides.get(Port.MONITOR.value)
         if monitor is None:
-            monitor = registry.build(Port.MONITOR, settings.monitor, BuildContext(settings, clock))
+            monitor = registry.build(
+                Port.MONITOR, settings.monitor, BuildContext(settings, clock, plugins=plugins)
+            )
         adapters[Port.MONITOR] = monitor
-        context = BuildContext(settings, clock, monitor)
+        context = BuildContext(settings, clock, monitor, plugins)
         for port in Port:
             if port is Port.MONITOR:
                 continue

@@ -16,6 +16,7 @@
         │   └── RateLimited       wait ``retry_after`` seconds, then retry
         ├── AuthExpired           refresh credentials once, then retry
         ├── PermanentError        do not retry; surface it
+        │   └── ContentRejected   the content was refused (moderation): the post ends ``rejected``
         └── DuplicateContent      the provider already holds this content
 
 ``RetryPolicy`` (:mod:`ghostart.retry`) reads only this tree, so every provider retries alike.
@@ -23,12 +24,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ghostart.models import Usage
 
 __all__ = [
     "AuthExpired",
     "ConfigurationError",
     "Conflict",
+    "ContentRejected",
     "DomainError",
     "DuplicateContent",
     "GhostartError",
@@ -170,6 +175,30 @@ class PermanentError(ProviderError):
     """Retrying will not help (bad request, revoked access, content refused)."""
 
     code = "permanent_error"
+
+
+class ContentRejected(PermanentError):
+    """The provider refused the content itself (moderation flagged it, the model declined).
+
+    A generation that ends this way leaves its posts ``rejected`` with ``reason``, never a draft,
+    and the rejected text is not kept. ``categories`` names what was flagged when known; ``usage``
+    (a :class:`ghostart.models.Usage`) is what the attempt cost, recorded like any generation's.
+    """
+
+    code = "content_rejected"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        categories: list[str] | tuple[str, ...] = (),
+        usage: Usage | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.categories = list(categories)
+        self.usage = usage
+        self.details["categories"] = self.categories
 
 
 class DuplicateContent(ProviderError):

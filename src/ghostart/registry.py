@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 from ghostart.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from ghostart.plugins import PluginManager
     from ghostart.ports import Clock, Monitor
     from ghostart.settings import Settings
 
@@ -95,7 +96,9 @@ class AdapterURL:
         value = value.strip()
         if not value:
             raise ConfigurationError("adapter URL is empty")
-        if "://" not in value:
+        # A bare name's options may hold URLs (``openai?base_url=http://...``): only a "://"
+        # before the query makes the value a URL.
+        if "://" not in value.partition("?")[0]:
             name, _, query = value.partition("?")
             return cls(raw=value, scheme=name.lower(), options=dict(parse_qsl(query)))
         try:
@@ -180,6 +183,9 @@ class BuildContext:
     settings: Settings
     clock: Clock
     monitor: Monitor | None = None
+    #: The app's plugin manager, for adapters that call hooks (``ghostart_adjust_prompt``);
+    #: ``None`` when an adapter is built outside an app.
+    plugins: PluginManager | None = None
 
 
 AdapterFactory = Callable[[AdapterURL, BuildContext], Any]

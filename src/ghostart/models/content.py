@@ -145,7 +145,8 @@ class PostStatus(StrEnum):
     """A post's lifecycle::
 
     requested -> generating -> draft -> in_review -> approved -> scheduled -> publishing -> published
-    plus rejected (back to draft by an edit) and failed.
+    plus rejected (by a reviewer, or straight from generating when the provider refused the
+    content; back to draft by an edit) and failed.
     """
 
     REQUESTED = "requested"
@@ -162,8 +163,8 @@ class PostStatus(StrEnum):
 
 _S = PostStatus
 _TRANSITIONS: dict[PostStatus, frozenset[PostStatus]] = {
-    _S.REQUESTED: frozenset({_S.GENERATING, _S.DRAFT, _S.FAILED}),
-    _S.GENERATING: frozenset({_S.DRAFT, _S.FAILED, _S.REQUESTED}),
+    _S.REQUESTED: frozenset({_S.GENERATING, _S.DRAFT, _S.FAILED, _S.REJECTED}),
+    _S.GENERATING: frozenset({_S.DRAFT, _S.FAILED, _S.REQUESTED, _S.REJECTED}),
     _S.DRAFT: frozenset({_S.DRAFT, _S.IN_REVIEW, _S.APPROVED}),
     _S.IN_REVIEW: frozenset({_S.APPROVED, _S.REJECTED, _S.DRAFT}),
     _S.REJECTED: frozenset({_S.DRAFT}),

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
-from ghostart.errors import DuplicateContent, GhostartError, PermanentError
+from ghostart.errors import ContentRejected, DuplicateContent, GhostartError, PermanentError
 from ghostart.models import (
     BrandVoice,
     DomainEvent,
@@ -112,10 +112,14 @@ class GenerateHandler:
             raise PermanentError("the brand voice was deleted before the draft was written")
 
         started = ctx.clock.now()
-        draft = await ctx.retry.call(
-            lambda: ctx.generator.generate(voice, generation.request),
-            operation="generator.generate",
-        )
+        try:
+            draft = await ctx.retry.call(
+                lambda: ctx.generator.generate(voice, generation.request),
+                operation="generator.generate",
+            )
+        except ContentRejected as exc:
+            await self._reject(job, owner, generation, exc)
+            return
         ctx.monitor.observe(
             "ghostart.generation.seconds",
             (ctx.clock.now() - started).total_seconds(),
@@ -167,6 +171,64 @@ class GenerateHandler:
                     "author_ids": sorted({str(p.author_id) for p in posts}),
                     "model": draft.model,
                     "ai_generated": draft.ai_generated,
+                },
+            )
+        )
+
+    async def _reject(
+        self, job: Job, owner: str, generation: Generation, exc: ContentRejected
+    ) -> None:
+        """The content was refused: the posts end ``rejected`` with the reason, and no text.
+
+        Unlike :meth:`on_failed`, the posts never become ``failed`` (which a member may retry):
+        the reason stays on them until the author writes their own text. What the attempt cost
+        is recorded like any generation's usage.
+        """
+        ctx = self.ctx
+        now = ctx.clock.now()
+        reason = exc.message[:1000].replace("\x00", "\ufffd")
+        usage = exc.usage or generation.usage
+        async with ctx.store.unit_of_work() as uow:
+            finished = await uow.jobs.finish(
+                job.id,
+                owner=owner,
+                status=JobStatus.FAILED,
+                now=now,
+                error=f"{type(exc).__name__}: {reason}",
+            )
+            if not finished:
+                raise LeaseLost(f"job {job.id} is no longer ours")
+            await uow.generations.save(
+                generation.model_copy(
+                    update={
+                        "status": GenerationStatus.FAILED,
+                        "error": reason,
+                        "usage": usage,
+                        "finished_at": now,
+                    }
+                )
+            )
+            if usage.prompt_tokens or usage.completion_tokens or usage.cost_usd:
+                await uow.usage.record(generation.organization_id, generation.id, usage, at=now)
+            posts = await self._move_posts(
+                uow,
+                generation.id,
+                (PostStatus.REQUESTED, PostStatus.GENERATING),
+                {"status": PostStatus.REJECTED, "error": reason, "review_note": reason},
+            )
+        ctx.notifier.notify(generation.id, posts)
+        ctx.monitor.incr("ghostart.generation.rejected")
+        log.info("generation %s rejected: %s", generation.id, reason)
+        await ctx.emit(
+            DomainEvent(
+                name=EventName.CONTENT_FAILED,
+                organization_id=generation.organization_id,
+                payload={
+                    "generation_id": str(generation.id),
+                    "post_ids": [str(p.id) for p in posts],
+                    "error": reason,
+                    "rejected": True,
+                    "categories": list(exc.categories),
                 },
             )
         )
