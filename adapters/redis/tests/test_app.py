@@ -74,6 +74,11 @@ async def test_settings_alone_select_redis_and_a_remote_worker_drafts(
     done = await api.generation.wait(author, post, timeout=10, poll_interval=0.05)
     assert done.status is PostStatus.DRAFT
     assert worker.worker is not None
+    # The draft is committed before the worker counts the job (it acks first): wait for it.
+    for _ in range(200):
+        if worker.worker.processed:
+            break
+        await asyncio.sleep(0.01)
     assert worker.worker.processed == 1
     # The draft is in the shared cache: the same request is answered from it at once.
     again = await api.generation.request(author, request)

@@ -44,7 +44,9 @@ async def _catalog(store: Any) -> dict[str, Any]:
                     " and relnamespace = current_schema()::regnamespace"
                 )
             ),
-            "policies": await rows("select policyname from pg_policies"),
+            "policies": sorted(
+                await rows("select tablename || ': ' || policyname from pg_policies")
+            ),
             "schemas": sorted(
                 await rows("select nspname from pg_namespace where nspname in ('auth', 'ghostart')")
             ),
