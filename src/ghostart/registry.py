@@ -8,6 +8,7 @@ is looked up as written, then as ``sqlite``.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -165,9 +166,17 @@ class AdapterURL:
         return _redact(self.raw)
 
 
+_SECRET_OPTION = re.compile(r"([?&][^=&]*(?:password|secret|token|api_key)[^=&]*=)[^&#]*", re.I)
+
+
 def _redact(url: str) -> str:
-    """Hide a password in ``user:password@host`` (everything after the scheme if unparseable)."""
-    if "://" not in url:
+    """``url`` with its secrets hidden (``***``), for messages.
+
+    That is a ``user:password@host`` password and the values of options named like secrets
+    (``?sentinel_password=...``); everything after the scheme if the URL can not be parsed.
+    """
+    url = _SECRET_OPTION.sub(r"\1***", url)
+    if "://" not in url.partition("?")[0]:
         return url
     try:
         password = urlsplit(url).password

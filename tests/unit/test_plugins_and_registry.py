@@ -175,3 +175,28 @@ def test_an_empty_adapter_override_is_still_used(tmp_path: Path) -> None:
     assert len(empty) == 0  # falsy, yet an override
     app = Ghostart.from_settings(make_settings(tmp_path), cache=empty)
     assert app.cache is empty
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis+sentinel://h1:26379/mymaster/0?sentinel_password=hunter2&n=x",
+        "redis://:hunter2@cache:6379/0?n=x",
+        "openai?model=x&api_key=hunter2&n=x",
+        "acme://host/?token=hunter2&n=x",
+    ],
+)
+def test_secrets_in_adapter_urls_are_hidden_in_messages(url: str) -> None:
+    with pytest.raises(ConfigurationError) as err:
+        AdapterURL.parse(url).int_option("n", 1)
+
+    assert "hunter2" not in str(err.value) and "***" in str(err.value)
+
+
+def test_secret_options_are_hidden_when_the_scheme_is_unknown(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError) as err:
+        Ghostart.from_settings(
+            make_settings(tmp_path, cache_url="acme://cache/?sentinel_password=hunter2"),
+            plugins=PluginManager(entry_points_enabled=False),
+        )
+    assert "hunter2" not in str(err.value) and "sentinel_password=***" in str(err.value)

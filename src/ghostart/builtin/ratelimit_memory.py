@@ -6,8 +6,7 @@ import math
 import time
 from collections.abc import Callable
 
-from ghostart.errors import InvalidInput
-from ghostart.ports.ratelimit import RateDecision
+from ghostart.ports.ratelimit import RateDecision, check_hit
 
 __all__ = ["MemoryRateLimiter"]
 
@@ -39,7 +38,7 @@ class MemoryRateLimiter:
             InvalidInput: ``limit`` or ``cost`` is below 1, ``cost`` exceeds ``limit``, or
                 ``period`` is not positive.
         """
-        _validate(limit, period, cost)
+        check_hit(limit, period, cost)
         now = self._clock()
         self._maybe_sweep(now)
         interval = period / limit
@@ -68,16 +67,3 @@ class MemoryRateLimiter:
 
 def _remaining(tat: float, now: float, period: float, interval: float) -> int:
     return max(0, math.floor((now + period - tat) / interval + _EPSILON))
-
-
-def _validate(limit: int, period: float, cost: int) -> None:
-    if limit < 1:
-        raise InvalidInput("limit must be at least 1", field="limit")
-    if not period > 0:
-        raise InvalidInput("period must be positive", field="period")
-    if cost < 1:
-        raise InvalidInput("cost must be at least 1", field="cost")
-    if cost > limit:
-        raise InvalidInput(
-            "cost can not exceed limit: the hit could never be allowed", field="cost"
-        )

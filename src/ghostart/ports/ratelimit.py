@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-__all__ = ["RateDecision", "RateLimiter"]
+from ghostart.errors import InvalidInput
+
+__all__ = ["RateDecision", "RateLimiter", "check_hit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,3 +33,17 @@ class RateLimiter(Protocol):
     async def hit(self, key: str, *, limit: int, period: float, cost: int = 1) -> RateDecision:
         """Count one hit of ``key`` if allowed."""
         ...
+
+
+def check_hit(limit: int, period: float, cost: int) -> None:
+    """Refuse a hit the port does not allow (for adapters): :class:`InvalidInput` naming it."""
+    if limit < 1:
+        raise InvalidInput("limit must be at least 1", field="limit")
+    if not period > 0:
+        raise InvalidInput("period must be positive", field="period")
+    if cost < 1:
+        raise InvalidInput("cost must be at least 1", field="cost")
+    if cost > limit:
+        raise InvalidInput(
+            "cost can not exceed limit: the hit could never be allowed", field="cost"
+        )

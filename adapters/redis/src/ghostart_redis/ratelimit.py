@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from ghostart.errors import InvalidInput, TransientError
+from ghostart.errors import TransientError
 from ghostart.ports import Monitor, RateDecision
+from ghostart.ports.ratelimit import check_hit
 from ghostart.registry import AdapterURL
 from ghostart_redis._support import NullMonitor
 from ghostart_redis.connection import ConnectionDefaults, RedisConnection, translated
@@ -115,7 +116,7 @@ class RedisRateLimiter:
                 ``period`` is not positive.
             TransientError: Redis failed and ``fail_open`` is off.
         """
-        _validate(limit, period, cost)
+        check_hit(limit, period, cost)
         period_us = max(1, round(period * 1_000_000))
         try:
             with translated("rate limit"):
@@ -145,16 +146,3 @@ class RedisRateLimiter:
             self._monitor.capture_exception(
                 exc, operation="ratelimit.hit", adapter="redis", url=self._conn.url
             )
-
-
-def _validate(limit: int, period: float, cost: int) -> None:
-    if limit < 1:
-        raise InvalidInput("limit must be at least 1", field="limit")
-    if not period > 0:
-        raise InvalidInput("period must be positive", field="period")
-    if cost < 1:
-        raise InvalidInput("cost must be at least 1", field="cost")
-    if cost > limit:
-        raise InvalidInput(
-            "cost can not exceed limit: the hit could never be allowed", field="cost"
-        )
