@@ -71,8 +71,9 @@ def drop_database(name: str) -> None:
 def postgres_admin() -> str:
     """The test server's URL, once it is known to answer (skip or fail otherwise)."""
     try:
-        import ghostart_postgres  # noqa: F401
         import psycopg
+
+        import ghostart_postgres  # noqa: F401
     except ImportError as exc:
         services.unavailable("PostgreSQL", f"ghostart-postgres is not installed ({exc})")
     try:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote
 
 from ghostart.errors import ConfigurationError
 from ghostart.registry import AdapterURL
@@ -21,16 +20,8 @@ __all__ = [
 
 
 def redact(url: AdapterURL) -> str:
-    """``url`` for messages: the password and every ``*password*`` option shown as ``***``."""
-    shown = str(url)  # ghostart hides the password of user:password@
-    if not any("password" in name.lower() for name in url.options):
-        return shown
-    parts = urlsplit(shown)
-    query = [
-        (name, "***" if "password" in name.lower() else value)
-        for name, value in parse_qsl(parts.query)
-    ]
-    return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
+    """``url`` for messages: ghostart shows the password and every secret option as ``***``."""
+    return str(url)
 
 
 class URLOptions:
@@ -52,16 +43,7 @@ class URLOptions:
 
     def number(self, name: str, default: float) -> float:
         """The option as a finite number."""
-        raw = self.url.options.get(name)
-        if raw is None:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            value = math.nan
-        if not math.isfinite(value):
-            raise ConfigurationError(f"{self.shown}: option {name!r} must be a number, got {raw!r}")
-        return value
+        return self.url.float_option(name, default)
 
     def positive(self, name: str, default: float) -> float:
         """The option as a positive number."""
@@ -72,19 +54,7 @@ class URLOptions:
 
     def whole(self, name: str, default: int, *, minimum: int = 1, maximum: int = 10**9) -> int:
         """The option as a whole number within bounds."""
-        raw = self.url.options.get(name)
-        if raw is None:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            value = minimum - 1
-        if not minimum <= value <= maximum:
-            raise ConfigurationError(
-                f"{self.shown}: option {name!r} must be a whole number from {minimum} to "
-                f"{maximum}, got {raw!r}"
-            )
-        return value
+        return self.url.int_option(name, default, minimum=minimum, maximum=maximum)
 
     def flag(self, name: str, default: bool) -> bool:
         """The option as a yes/no (``1/0``, ``true/false``, ``yes/no``, ``on/off``)."""
