@@ -124,7 +124,7 @@ class RedisBroadcast:
                 delay = min(delay * 2, self.max_reconnect_delay)
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]
 
     async def open(self) -> None:
         """Check the server when the app starts: unreachable is logged, not fatal.

@@ -250,7 +250,7 @@ class RedisConnection:
             }
             if tls:
                 sentinel_kwargs.update(ssl=True, **tls_options)
-            sentinel = Sentinel(  # type: ignore[no-untyped-call]
+            sentinel = Sentinel(  # type: ignore[no-untyped-call, unused-ignore]
                 hosts,
                 sentinel_kwargs=sentinel_kwargs,
                 db=db,
