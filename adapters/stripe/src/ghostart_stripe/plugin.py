@@ -1,0 +1,58 @@
+"""The plugin: registers Stripe billing for ``GHOSTART_BILLING=stripe``.
+
+The factory imports the SDK only when called, so that loading the plugin (``ghostart plugins``,
+every app start) costs nothing when another billing adapter is configured.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ghostart.errors import ConfigurationError
+from ghostart.hookspecs import hookimpl
+from ghostart.models import Plan
+from ghostart.registry import AdapterRegistry, AdapterURL, BuildContext
+
+__all__ = ["PACKAGE", "ghostart_register_adapters"]
+
+PACKAGE = "ghostart-stripe"
+log = logging.getLogger("ghostart.stripe")
+
+
+def _billing(url: AdapterURL, ctx: BuildContext) -> Any:
+    try:
+        from ghostart_stripe.billing import StripeBilling
+    except ImportError as exc:  # the SDK is a dependency, but an environment may be broken
+        raise ConfigurationError(
+            f"GHOSTART_BILLING={url} needs the stripe SDK: pip install {PACKAGE} ({exc})"
+        ) from exc
+    from ghostart_stripe.settings import StripeSettings
+    from ghostart_stripe.states import MemorySubscriptionStates
+
+    settings = StripeSettings.from_url(url)
+    default = Plan(
+        name=ctx.settings.default_plan,
+        monthly_generations=ctx.settings.default_monthly_generations,
+    )
+    # The core's Store will provide billing state per organization (docs/adapters/stripe.md,
+    # "Core storage and routes"); a context that carries it is used as is.
+    states = getattr(ctx, "billing_states", None)
+    if states is None:
+        log.warning(
+            "GHOSTART_BILLING=stripe: subscription state is kept in this process's memory until "
+            "the core stores it; a restart forgets it until Stripe's events arrive again"
+        )
+        states = MemorySubscriptionStates()
+    return StripeBilling(settings, default_plan=default, clock=ctx.clock, states=states)
+
+
+@hookimpl
+def ghostart_register_adapters(registry: AdapterRegistry) -> None:
+    """Register the billing adapter for ``stripe``."""
+    registry.add_billing(
+        "stripe",
+        _billing,
+        package=PACKAGE,
+        description="Stripe Checkout, customer portal, webhooks and meters",
+    )
