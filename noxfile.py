@@ -85,10 +85,34 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", "src", *sources, "examples/service/src")
 
 
+#: The queue libraries the Redis queue benchmark compares with, each in a virtualenv of its own
+#: (``.nox/bench-<name>``): arq pins redis-py < 6, SAQ < 8 and taskiq-redis >= 8, so no two of
+#: them (nor ghostart-redis, on redis-py 8) can share one. Each gets hiredis, as does ghostart.
+QUEUE_LIBRARIES = {
+    "arq": ["arq"],  # requires redis[hiredis]
+    # saq 0.26 imports typing_extensions without declaring it.
+    "saq": ["saq[redis,hiredis]", "typing_extensions"],
+    "taskiq": ["taskiq", "taskiq-redis", "hiredis"],
+}
+
+
+def _queue_library_pythons(session: nox.Session) -> dict[str, str]:
+    """Build (or refresh) each compared queue library's virtualenv; its Python by variable."""
+    env: dict[str, str] = {}
+    for name, requirements in QUEUE_LIBRARIES.items():
+        location = ROOT / ".nox" / f"bench-{name}"
+        python = location / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+        if IN_CI or not python.exists():
+            session.run("python", "-m", "venv", "--clear", str(location))
+        session.run(str(python), "-m", "pip", "install", "-q", "-U", *requirements, external=True)
+        env[f"GHOSTART_TEST_BENCH_PYTHON_{name.upper()}"] = str(python)
+    return env
+
+
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks: print throughput and memory ratios; they never fail on speed."""
-    session.install("-e", ".[test]", *_adapters(), *EXAMPLES)
+    session.install("-e", ".[test]", *_adapters(), *EXAMPLES, "hiredis")
     session.run(
         "pytest",
         "tests/benchmarks",
@@ -98,5 +122,5 @@ def bench(session: nox.Session) -> None:
         "no:cacheprovider",
         "--no-cov",
         *session.posargs,
-        env={"GHOSTART_TEST_BENCH": "1"},
+        env={"GHOSTART_TEST_BENCH": "1", **_queue_library_pythons(session)},
     )

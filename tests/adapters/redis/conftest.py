@@ -18,6 +18,9 @@ from redis.asyncio import Redis
 from ghostart.testing.services import redis_url, unavailable
 from ghostart_redis.testing import Proxy, RecordingMonitor, with_address, with_options
 
+# Worker processes, a redis-server of a test's own, and the database behind them (fault tests).
+from tests.adapters.redis.fleet import ledger, make_fleet, own_redis  # noqa: F401
+
 # Never let a developer's environment leak into the tests.
 for _name in list(os.environ):
     if _name.startswith("GHOSTART_") and not _name.startswith(

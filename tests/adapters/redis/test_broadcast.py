@@ -1,4 +1,4 @@
-"""Completion signals across processes (pub/sub): the Redis side of the proposed Broadcast port."""
+"""Completion signals across processes (pub/sub): the Redis side of the Broadcast port."""
 
 from __future__ import annotations
 
@@ -7,11 +7,26 @@ import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from ghostart.app import Ghostart
+from ghostart.errors import ConfigurationError
+from ghostart.plugins import PluginManager
+from ghostart.registry import BuildContext, Port
+from ghostart.settings import load_settings
+from ghostart.testing import ManualClock
+from ghostart_redis import plugin
 from ghostart_redis.broadcast import RedisBroadcast
-from ghostart_redis.testing import Proxy, RecordingMonitor, closed_port, with_address
+from ghostart_redis.testing import (
+    Proxy,
+    RecordingMonitor,
+    closed_port,
+    with_address,
+    with_options,
+)
 
 pytestmark = pytest.mark.redis
 
@@ -104,3 +119,38 @@ async def test_close_ends_listening(url: str) -> None:
     await asyncio.sleep(0.1)
     await broadcast.aclose()
     await asyncio.wait_for(task, 2)
+
+
+# Built through the plugin, as the app builds it
+
+
+def _build(url: str, tmp_path: Path, **settings: Any) -> Any:
+    manager = PluginManager(entry_points_enabled=False)
+    manager.register(plugin, name="redis")
+    context = BuildContext(load_settings(home=tmp_path, **settings), ManualClock())
+    return manager.adapter_registry().build(Port.BROADCAST, url, context)
+
+
+async def test_by_default_the_broadcast_is_built_from_the_queue_url(
+    tmp_path: Path, url: str, prefix: str
+) -> None:
+    queue_url = with_options(url, visibility_timeout=3, poll_interval=0.5, name="jobs")
+    broadcast = _build(queue_url, tmp_path, queue_url=queue_url)  # GHOSTART_BROADCAST_URL unset
+    try:
+        assert isinstance(broadcast, RedisBroadcast)
+        assert broadcast.channel == f"{prefix}:changed"  # the queue's deployment
+    finally:
+        await broadcast.aclose()
+    with pytest.raises(ConfigurationError, match="visibility_timeout"):
+        _build(queue_url, tmp_path, queue_url=queue_url, broadcast_url=queue_url)  # set: strict
+
+
+async def test_an_app_on_a_redis_queue_broadcasts_on_it(tmp_path: Path, url: str) -> None:
+    settings = load_settings(home=tmp_path, queue_url=url, plugins_allow="redis")
+    app = Ghostart.from_settings(settings)
+    try:
+        assert isinstance(app.broadcast, RedisBroadcast)
+        assert app.context.notifier.broadcast is app.broadcast
+        assert app.broadcast.connection.prefix == RedisBroadcast(url).connection.prefix
+    finally:
+        await app.aclose()

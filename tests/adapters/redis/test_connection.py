@@ -23,6 +23,7 @@ from ghostart.registry import BuildContext, Port
 from ghostart.settings import load_settings
 from ghostart.testing import ManualClock
 from ghostart_redis import plugin
+from ghostart_redis.broadcast import RedisBroadcast
 from ghostart_redis.cache import RedisCache
 from ghostart_redis.connection import RedisConnection, translated
 from ghostart_redis.lock import RedisLock
@@ -193,6 +194,7 @@ def _registry() -> Any:
         (Port.LOCK, RedisLock),
         (Port.QUEUE, RedisQueue),
         (Port.RATE_LIMITER, RedisRateLimiter),
+        (Port.BROADCAST, RedisBroadcast),
     ],
 )
 @pytest.mark.parametrize(
@@ -226,7 +228,7 @@ def test_the_entry_point_is_installed() -> None:
     served = {(e.port, e.scheme) for e in entries if e.package == "ghostart-redis"}
     assert served == {
         (port, scheme)
-        for port in (Port.CACHE, Port.LOCK, Port.QUEUE, Port.RATE_LIMITER)
+        for port in (Port.CACHE, Port.LOCK, Port.QUEUE, Port.RATE_LIMITER, Port.BROADCAST)
         for scheme in ("redis", "rediss")
     }
 

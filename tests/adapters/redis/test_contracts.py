@@ -1,4 +1,4 @@
-"""The Cache, Lock, Queue and RateLimiter contract suites on the real Redis."""
+"""The Cache, Lock, Queue, RateLimiter and Broadcast contract suites on the real Redis."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from ghostart.testing.contracts.broadcast import BroadcastContract
 from ghostart.testing.contracts.cache import CacheContract
 from ghostart.testing.contracts.lock import LockContract
 from ghostart.testing.contracts.queue import QueueContract
 from ghostart.testing.contracts.ratelimit import RateLimiterContract
+from ghostart_redis.broadcast import RedisBroadcast
 from ghostart_redis.cache import RedisCache
 from ghostart_redis.lock import RedisLock
 from ghostart_redis.queue import RedisQueue
@@ -50,6 +52,20 @@ class TestRedisQueue(QueueContract):
         queue = RedisQueue(url, visibility_timeout=visibility_timeout)
         yield queue
         await queue.aclose()
+
+
+class TestRedisBroadcast(BroadcastContract):
+    @pytest.fixture
+    async def broadcast(self, url: str) -> AsyncIterator[RedisBroadcast]:
+        broadcast = RedisBroadcast(url)
+        yield broadcast
+        await broadcast.aclose()
+
+    @pytest.fixture
+    async def peer(self, url: str) -> AsyncIterator[RedisBroadcast]:
+        peer = RedisBroadcast(url)  # another process's connection, same channel
+        yield peer
+        await peer.aclose()
 
 
 class TestRedisRateLimiter(RateLimiterContract):

@@ -110,50 +110,57 @@ local function give_back(id, count, delay, max, maxlen, now)
 end
 """
 
-#: ARGV: group, job id, delay (ms). Returns 1 if a copy was added or moved earlier, else 0.
+#: ARGV: group, then a job id and its delay (ms) for each job. Returns how many copies were
+#: added or moved earlier. Jobs are taken in order: the same id twice keeps one copy.
 ENQUEUE = (
     _PRELUDE
     + """
-local job, delay = ARGV[2], tonumber(ARGV[3])
-local now = now_ms()
-local cur = redis.call('HGET', H, job)
-if cur == 'd' then
-    local due = redis.call('ZSCORE', D, job)
-    if due then
-        if delay <= 0 then
-            redis.call('ZREM', D, job)
-            local n = tonumber(redis.call('HGET', C, job) or '0')
-            redis.call('HDEL', C, job)
-            add(job, n)
-            return 1
+local function enqueue(job, delay, now)
+    local cur = redis.call('HGET', H, job)
+    if cur == 'd' then
+        local due = redis.call('ZSCORE', D, job)
+        if due then
+            if delay <= 0 then
+                redis.call('ZREM', D, job)
+                local n = tonumber(redis.call('HGET', C, job) or '0')
+                redis.call('HDEL', C, job)
+                add(job, n)
+                return 1
+            end
+            if now + delay < tonumber(due) then
+                redis.call('ZADD', D, now + delay, job)
+                return 1
+            end
+            return 0
         end
-        if now + delay < tonumber(due) then
-            redis.call('ZADD', D, now + delay, job)
-            return 1
-        end
-        return 0
+    elseif cur then
+        -- A copy that is still in the stream but not delivered yet is due now: keep it alone.
+        -- A copy in flight gets a successor, so that an enqueue while the job runs (its retry)
+        -- is delivered after it.
+        if #redis.call('XRANGE', S, cur, cur) > 0 and not delivered(cur) then return 0 end
     end
-elseif cur then
-    -- A copy that is still in the stream but not delivered yet is due now: keep it alone.
-    -- A copy in flight gets a successor, so that an enqueue while the job runs (its retry)
-    -- is delivered after it.
-    if #redis.call('XRANGE', S, cur, cur) > 0 and not delivered(cur) then return 0 end
+    if delay > 0 then delay_copy(job, now + delay, 0) else add(job, 0) end
+    return 1
 end
-if delay > 0 then delay_copy(job, now + delay, 0) else add(job, 0) end
-return 1
+
+local now, changed = now_ms(), 0
+for i = 2, #ARGV, 2 do
+    changed = changed + enqueue(ARGV[i], tonumber(ARGV[i + 1]), now)
+end
+return changed
 """
 )
 
 #: ARGV: group, consumer, visibility timeout (ms), max deliveries, scan interval (ms),
-#: dead-letter stream length. Returns {entry id, job id, attempt, delivery count, buried} or
-#: {'', ms until the next delayed id is due (-1: none), buried}.
+#: dead-letter stream length, how many deliveries at most. Returns {buried, ms until the next
+#: delayed id is due (-1: none), then entry id, job id, attempt, delivery count per delivery}.
 RECEIVE = (
     _PRELUDE
     + """
 local consumer, vt, max = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
-local every, maxlen = tonumber(ARGV[5]), tonumber(ARGV[6])
+local every, maxlen, want = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local now = now_ms()
-local buried = 0
+local buried, out, got = 0, {0, -1}, 0
 
 -- 1. Delayed ids that are due join the stream.
 local due = redis.call('ZRANGEBYSCORE', D, '-inf', now, 'LIMIT', 0, 100)
@@ -170,8 +177,11 @@ end
 if now >= tonumber(redis.call('HGET', M, 'scan_at') or '0') then
     local cursor = redis.call('HGET', M, 'cursor') or '-'
     local pend = redis.call('XPENDING', S, group, 'IDLE', vt, cursor, '+', 50)
+    local last = nil
     for _, p in ipairs(pend) do
+        if got >= want then break end
         local id, count = p[1], tonumber(p[4])
+        last = id
         local lease = tonumber(redis.call('ZSCORE', L, id) or '0')
         if lease <= now then
             local job, n = entry(id)
@@ -183,12 +193,14 @@ if now >= tonumber(redis.call('HGET', M, 'scan_at') or '0') then
             else
                 redis.call('XCLAIM', S, group, consumer, 0, id)
                 redis.call('ZREM', L, id)
-                redis.call('HSET', M, 'cursor', '(' .. id)
-                return {id, job, n + count + 1, count + 1, buried}
+                got = got + 1
+                for _, v in ipairs({id, job, n + count + 1, count + 1}) do out[#out + 1] = v end
             end
         end
     end
-    if #pend < 50 then
+    if got >= want then
+        redis.call('HSET', M, 'cursor', '(' .. last)
+    elseif #pend < 50 then
         redis.call('HSET', M, 'cursor', '-', 'scan_at', now + every)
     else
         redis.call('HSET', M, 'cursor', '(' .. pend[#pend][1])
@@ -208,32 +220,46 @@ if now >= tonumber(redis.call('HGET', M, 'gc_at') or '0') then
     end
 end
 
--- 4. The next new entry.
-local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 1, 'STREAMS', S, '>')
-if r and r[1] and #r[1][2] > 0 then
-    local e = r[1][2][1]
-    local job, n = nil, 0
-    for i = 1, #e[2], 2 do
-        if e[2][i] == 'j' then job = e[2][i + 1] elseif e[2][i] == 'n' then n = tonumber(e[2][i + 1]) end
+-- 4. New entries.
+if got < want then
+    local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', want - got,
+                         'STREAMS', S, '>')
+    if r and r[1] then
+        for _, e in ipairs(r[1][2]) do
+            local job, n = '', 0
+            for i = 1, #e[2], 2 do
+                if e[2][i] == 'j' then job = e[2][i + 1]
+                elseif e[2][i] == 'n' then n = tonumber(e[2][i + 1]) end
+            end
+            got = got + 1
+            for _, v in ipairs({e[1], job, n + 1, 1}) do out[#out + 1] = v end
+        end
     end
-    return {e[1], job or '', n + 1, 1, buried}
 end
 
-local head = redis.call('ZRANGE', D, 0, 0, 'WITHSCORES')
-if #head == 0 then return {'', -1, buried} end
-return {'', math.max(0, tonumber(head[2]) - now), buried}
+out[1] = buried
+if got == 0 then
+    local head = redis.call('ZRANGE', D, 0, 0, 'WITHSCORES')
+    if #head > 0 then out[2] = math.max(0, tonumber(head[2]) - now) end
+end
+return out
 """
 )
 
-#: ARGV: group, entry id, delivery count. Returns 1 if acked, 0 for a stale receipt.
+#: ARGV: group, then an entry id and delivery count for each receipt. Returns how many were
+#: acked; stale receipts are skipped.
 ACK = (
     _PRELUDE
     + """
-local id, count = ARGV[2], tonumber(ARGV[3])
-if delivered(id) ~= count then return 0 end
-local job = entry(id)
-forget(id, job)
-return 1
+local acked = 0
+for i = 2, #ARGV, 2 do
+    local id = ARGV[i]
+    if delivered(id) == tonumber(ARGV[i + 1]) then
+        forget(id, (entry(id)))
+        acked = acked + 1
+    end
+end
+return acked
 """
 )
 

@@ -1,9 +1,9 @@
 """Cross-process completion signals over Redis pub/sub: "this subject changed, look again".
 
-This is the Redis side of a proposed core port (``Broadcast``, see docs/adapters/redis.md):
-the core's in-process ``Notifier`` wakes waiters in the process that finished a job; with a
-broadcast it also tells every other process, whose listener wakes its own waiters, so that a
-request waiting for its post in the API process is woken when a worker elsewhere finishes.
+The Redis side of the core's ``Broadcast`` port (``GHOSTART_BROADCAST_URL``, by default the
+queue's URL): the core's ``Notifier`` publishes when a job finishes, and every process's relay
+listens and wakes its own waiters, so that a request waiting for its post in an API process is
+woken when a worker elsewhere finishes.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ _FAILURES = (rexc.RedisError, OSError, TimeoutError)
 class RedisBroadcast:
     """Best-effort "subject changed" signals to every process, on one pub/sub channel.
 
-    Guarantees (those of the proposed port): a latency hint only. A signal may be lost (while
+    Guarantees (those of :class:`~ghostart.ports.Broadcast`): a latency hint only. A signal may be lost (while
     a listener reconnects, or Redis is down), so waiters keep reading the store now and then;
     ``publish`` never raises; ``listen`` never ends until :meth:`aclose`, reconnecting with a
     backoff and reporting failures to the Monitor.
@@ -84,6 +84,8 @@ class RedisBroadcast:
 
     async def publish(self, subject: UUID) -> None:
         """Tell every listening process that ``subject`` changed. Never raises."""
+        if self._closed.is_set():
+            return
         try:
             async with self._conn.slot():
                 await self._conn.client.publish(self.channel, subject.bytes)
@@ -137,6 +139,6 @@ class RedisBroadcast:
             self._monitor.capture_exception(error, operation="broadcast.open", adapter="redis")
 
     async def aclose(self) -> None:
-        """End every :meth:`listen` and close the connections."""
+        """End every :meth:`listen` and close the connections; later publications do nothing."""
         self._closed.set()
         await self._conn.aclose()

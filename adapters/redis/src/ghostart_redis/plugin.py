@@ -8,6 +8,7 @@ Factories import redis-py only when called, so that loading the plugin costs not
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from ghostart.hookspecs import hookimpl
@@ -43,9 +44,20 @@ def _rate_limiter(url: AdapterURL, ctx: BuildContext) -> Any:
     return RedisRateLimiter(url, monitor=ctx.monitor)
 
 
+def _broadcast(url: AdapterURL, ctx: BuildContext) -> Any:
+    from ghostart_redis.broadcast import RedisBroadcast
+    from ghostart_redis.queue import RedisQueue
+
+    if ctx.settings.broadcast_url is None:
+        # GHOSTART_BROADCAST_URL unset: this is the queue's URL, whose own options are not ours.
+        kept = {k: v for k, v in url.options.items() if k not in RedisQueue.URL_OPTIONS}
+        url = dataclasses.replace(url, options=kept)
+    return RedisBroadcast(url, monitor=ctx.monitor)
+
+
 @hookimpl
 def ghostart_register_adapters(registry: AdapterRegistry) -> None:
-    """Register the cache, lock, queue and rate limiter for ``redis://`` and ``rediss://``."""
+    """Register the cache, lock, queue, rate limiter and broadcast for ``redis``/``rediss``."""
     kw = {"package": PACKAGE}
     for scheme in SCHEMES:
         registry.add_cache(scheme, _cache, description="shared; misses when Redis is down", **kw)
@@ -55,4 +67,7 @@ def ghostart_register_adapters(registry: AdapterRegistry) -> None:
         )
         registry.add_rate_limiter(
             scheme, _rate_limiter, description="GCRA in Lua, server clock", **kw
+        )
+        registry.add_broadcast(
+            scheme, _broadcast, description="pub/sub completion signals to every process", **kw
         )

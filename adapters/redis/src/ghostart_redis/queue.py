@@ -21,6 +21,7 @@ from ghostart.errors import ConfigurationError
 from ghostart.ports import Delivery, Monitor
 from ghostart.registry import AdapterURL
 from ghostart_redis import _queue_lua as lua
+from ghostart_redis._batch import Coalescer
 from ghostart_redis._support import NullMonitor, milliseconds
 from ghostart_redis.connection import ConnectionDefaults, RedisConnection, translated
 from ghostart_redis.url import URLOptions
@@ -32,6 +33,8 @@ log = logging.getLogger("ghostart.redis.queue")
 QUEUE_DEFAULTS = ConnectionDefaults(max_connections=20, pool_timeout=5.0, timeout=5.0)
 
 _GROUP = "ghostart"
+#: The most jobs one script call carries (enqueues, acks, deliveries): bounds its time on the server.
+_BATCH = 100
 _ENTRY_ID = re.compile(r"^\d+-\d+$")
 
 
@@ -164,6 +167,9 @@ class RedisQueue:
         self._nack = client.register_script(lua.NACK)
         self._extend = client.register_script(lua.EXTEND)
         self._handback = client.register_script(lua.HANDBACK)
+        # Concurrent enqueues and acks share round trips (see ``_batch``).
+        self._enqueues: Coalescer[tuple[str, int]] = Coalescer(self._send_enqueues, _BATCH)
+        self._acks: Coalescer[tuple[str, int]] = Coalescer(self._send_acks, _BATCH)
         self._closed = False
         self._delivered = False  # whether there can be anything to give back on close
 
@@ -173,13 +179,27 @@ class RedisQueue:
         return self._conn
 
     async def enqueue(self, job_id: UUID, *, delay: float = 0.0) -> None:
-        """Make ``job_id`` available to receivers after ``delay`` seconds."""
-        delay_ms = milliseconds(delay) if delay > 0 else 0
-        await self._run(self._enqueue, [str(job_id), delay_ms], "enqueue")
+        """Make ``job_id`` available to receivers after ``delay`` seconds.
+
+        Enqueues made while another is on its way go to Redis together, in one script call;
+        each returns once its own has been carried out.
+        """
+        self._check_open()
+        await self._enqueues.submit((str(job_id), milliseconds(delay) if delay > 0 else 0))
 
     async def receive(self, *, timeout: float) -> Delivery | None:
         """Wait up to ``timeout`` seconds for a job id; ``None`` if none came."""
+        deliveries = await self.receive_many(1, timeout=timeout)
+        return deliveries[0] if deliveries else None
+
+    async def receive_many(self, count: int, *, timeout: float) -> list[Delivery]:
+        """Wait up to ``timeout`` seconds for job ids; return at most ``count`` of them at once.
+
+        Each one is a delivery like ``receive``'s, hidden for the visibility timeout from now:
+        ask only for as many as can start now. An empty list if none came.
+        """
         self._check_open()
+        count = max(1, min(count, _BATCH))
         loop = asyncio.get_running_loop()
         give_up = loop.time() + max(timeout, 0.0)
         args = [
@@ -188,37 +208,47 @@ class RedisQueue:
             self.max_deliveries,
             milliseconds(self.poll_interval),
             self.dead_letter_length,
+            count,
         ]
         while True:
             result = await self._run(self._receive, args, "receive")
-            self._count_buried(int(result[-1]))
-            if result[0]:
-                delivery = await self._delivery(
-                    result[0], result[1], int(result[2]), int(result[3])
+            self._count_buried(int(result[0]))
+            if len(result) > 2:
+                deliveries = await self._deliveries(
+                    [
+                        (result[i], result[i + 1], int(result[i + 2]), int(result[i + 3]))
+                        for i in range(2, len(result), 4)
+                    ]
                 )
-                if delivery is not None:
-                    return delivery
+                if deliveries:
+                    return deliveries
                 continue
             wait = give_up - loop.time()
             if wait <= 0:
-                return None
+                return []
             block = min(wait, self.poll_interval)
             if int(result[1]) >= 0:
                 block = min(block, int(result[1]) / 1000)
             if block < 0.001:
                 continue
-            delivery = await self._read(block)
-            if delivery is not None:
-                return delivery
+            deliveries = await self._read(block, count)
+            if deliveries:
+                return deliveries
 
     async def ack(self, delivery: Delivery) -> None:
-        """The job is handled: forget the delivery. A stale receipt does nothing."""
+        """The job is handled: forget the delivery. A stale receipt does nothing.
+
+        Acks made while another is on its way go to Redis together, in one script call; each
+        returns once its own has been carried out.
+        """
+        self._check_open()
         receipt = _receipt(delivery)
         if receipt is not None:
-            await self._run(self._ack, list(receipt), "ack")
+            await self._acks.submit(receipt)
 
     async def nack(self, delivery: Delivery, *, delay: float = 0.0) -> None:
         """Deliver the id again after ``delay`` seconds. A stale receipt does nothing."""
+        self._check_open()
         receipt = _receipt(delivery)
         if receipt is None:
             return
@@ -233,6 +263,7 @@ class RedisQueue:
 
     async def extend(self, delivery: Delivery, *, seconds: float) -> None:
         """Keep the id hidden at least ``seconds`` from now. A stale receipt does nothing."""
+        self._check_open()
         receipt = _receipt(delivery)
         if receipt is not None and seconds > 0:
             await self._run(self._extend, [*receipt, milliseconds(seconds)], "extend")
@@ -286,6 +317,9 @@ class RedisQueue:
         if self._closed:
             return
         self._closed = True
+        # What callers already handed over goes out first (they are waiting for it).
+        await self._enqueues.drain()
+        await self._acks.drain()
         if not self._delivered:
             await self._conn.aclose()
             return
@@ -302,8 +336,8 @@ class RedisQueue:
             self._monitor.capture_exception(exc, operation="queue.aclose", adapter="redis")
         await self._conn.aclose()
 
-    async def _read(self, block: float) -> Delivery | None:
-        """Wait in ``XREADGROUP`` for a new entry (an enqueue anywhere wakes it)."""
+    async def _read(self, block: float, count: int) -> list[Delivery]:
+        """Wait in ``XREADGROUP`` for new entries (an enqueue anywhere wakes it)."""
         with translated("queue receive"):
             async with self._conn.slot():
                 try:
@@ -312,23 +346,35 @@ class RedisQueue:
                         _GROUP,
                         self.consumer,
                         {self.keys[0]: ">"},
-                        count=1,
+                        count=count,
                         block=milliseconds(block),
                     )
                 except rexc.ResponseError as exc:
                     # The keys were lost (FLUSHALL, failover) before or while we waited: the
                     # receive script recreates the group on the next round.
                     if str(exc).startswith(("NOGROUP", "UNBLOCKED")):
-                        return None
+                        return []
                     raise
         if not reply:
-            return None
+            return []
         (_, entries) = reply[0]
-        if not entries:
-            return None
-        entry_id, fields = entries[0]
-        previous = int(fields.get(b"n", b"0"))
-        return await self._delivery(entry_id, fields.get(b"j", b""), previous + 1, 1)
+        return await self._deliveries(
+            [
+                (entry_id, fields.get(b"j", b""), int(fields.get(b"n", b"0")) + 1, 1)
+                for entry_id, fields in entries
+            ]
+        )
+
+    async def _deliveries(
+        self, entries: list[tuple[bytes | str, bytes | str, int, int]]
+    ) -> list[Delivery]:
+        """Deliveries of (entry id, job id, attempt, delivery count); foreign entries dropped."""
+        deliveries = []
+        for entry_id, job, attempt, count in entries:
+            delivery = await self._delivery(entry_id, job, attempt, count)
+            if delivery is not None:
+                deliveries.append(delivery)
+        return deliveries
 
     async def _delivery(
         self, entry_id: bytes | str, job: bytes | str, attempt: int, count: int
@@ -345,8 +391,13 @@ class RedisQueue:
         self._delivered = True
         return Delivery(job_id=job_id, receipt=f"{text_id}/{count}", attempt=attempt)
 
+    async def _send_enqueues(self, items: Sequence[tuple[str, int]]) -> None:
+        await self._run(self._enqueue, [value for item in items for value in item], "enqueue")
+
+    async def _send_acks(self, items: Sequence[tuple[str, int]]) -> None:
+        await self._run(self._ack, [value for item in items for value in item], "ack")
+
     async def _run(self, script: AsyncScript, args: Sequence[Any], operation: str) -> Any:
-        self._check_open(operation != "hand back")
         with translated(f"queue {operation}"):
             async with self._conn.slot():
                 return await script(keys=self.keys, args=[_GROUP, *args])
@@ -358,8 +409,8 @@ class RedisQueue:
                 "queue %s: %d id(s) dead-lettered after too many deliveries", self.name, buried
             )
 
-    def _check_open(self, strict: bool = True) -> None:
-        if strict and self._closed:
+    def _check_open(self) -> None:
+        if self._closed:
             raise RuntimeError(f"RedisQueue {self.name!r} is closed")
 
 
