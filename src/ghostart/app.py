@@ -21,6 +21,7 @@ from ghostart.models import DomainEvent
 from ghostart.plugins import PluginManager
 from ghostart.ports import (
     Billing,
+    Broadcast,
     Cache,
     Clock,
     Generator,
@@ -37,13 +38,15 @@ from ghostart.retry import RetryPolicy
 from ghostart.secretbox import SecretBox
 from ghostart.services.api_keys import ApiKeyService
 from ghostart.services.brand_voices import BrandVoiceService
-from ghostart.services.context import ServiceContext
+from ghostart.services.campaigns import CampaignService
+from ghostart.services.context import Notifier, ServiceContext
 from ghostart.services.generation import GenerationService
 from ghostart.services.jobs import default_handlers
 from ghostart.services.organizations import OrganizationService
 from ghostart.services.profile import ProfileService
 from ghostart.services.review import ReviewService
 from ghostart.services.secrets import SecretService
+from ghostart.services.usage import UsageService
 from ghostart.settings import Settings, load_settings
 from ghostart.worker import Worker
 
@@ -78,6 +81,7 @@ class Ghostart:
     billing: Billing
     monitor: Monitor
     rate_limiter: RateLimiter
+    broadcast: Broadcast
 
     def __init__(
         self,
@@ -109,12 +113,15 @@ class Ghostart:
             clock=clock,
             retry=self.retry,
             emit=self.emit,
+            notifier=Notifier(self.broadcast, monitor=self.monitor),
         )
         self.organizations = OrganizationService(self.context)
         self.profiles = ProfileService(self.context)
         self.brand_voices = BrandVoiceService(self.context)
         self.generation = GenerationService(self.context)
         self.posts = ReviewService(self.context)
+        self.campaigns = CampaignService(self.context)
+        self.usage = UsageService(self.context)
         self.secrets = SecretService(self.store, secret_box)
         self.api_keys = ApiKeyService(self.context, secret_box)
         self.handlers = default_handlers(self.context)
@@ -154,7 +161,12 @@ class Ghostart:
                 continue
             adapter = overrides.get(port.value)
             if adapter is None:
-                adapter = registry.build(port, getattr(settings, _SETTING_OF[port]), context)
+                value = (
+                    cls.broadcast_url(settings, registry)
+                    if port is Port.BROADCAST
+                    else getattr(settings, _SETTING_OF[port])
+                )
+                adapter = registry.build(port, value, context)
             adapters[port] = adapter
         return cls(settings, plugins, adapters, clock=clock, secret_box=_secret_box(settings))
 
@@ -165,6 +177,30 @@ class Ghostart:
         return PluginManager(
             allow=settings.plugins_allow, block=settings.plugins_block
         ).adapter_registry()
+
+    @staticmethod
+    def broadcast_url(settings: Settings, registry: AdapterRegistry) -> str:
+        """The broadcast to build: ``GHOSTART_BROADCAST_URL``, else a default that follows the queue.
+
+        Processes that share a queue are those whose waiters a finished job must reach, so by
+        default the broadcast is the queue's URL when the queue is shared (not ``memory``) and an
+        installed adapter broadcasts on its scheme; otherwise ``memory://`` (this process only).
+        """
+        if settings.broadcast_url is not None:
+            return settings.broadcast_url
+        queue = AdapterURL.parse(settings.queue_url)
+        if queue.base_scheme == "memory":
+            return "memory://"
+        try:
+            registry.resolve(Port.BROADCAST, queue)
+        except ConfigurationError:
+            log.warning(
+                "no broadcast adapter for the queue's scheme %r: a request waits for a job "
+                "finished in another process by polling; set GHOSTART_BROADCAST_URL",
+                queue.scheme,
+            )
+            return "memory://"
+        return settings.queue_url
 
     @property
     def queue_in_process(self) -> bool:
@@ -182,6 +218,7 @@ class Ghostart:
             opener = getattr(adapter, "open", None)
             if opener is not None and asyncio.iscoroutinefunction(opener):
                 await opener()
+        self.context.notifier.start()
         run_worker = (
             worker
             if worker is not None
@@ -193,6 +230,7 @@ class Ghostart:
 
     def start_worker(self, *, concurrency: int | None = None) -> Worker:
         """Run a worker in this process, in the background."""
+        self.context.notifier.start()  # its completion signals must reach other processes
         if self.worker is None:
             requeue_after = (
                 self.settings.reconcile_interval_seconds if self.queue_in_process else None
@@ -224,8 +262,9 @@ class Ghostart:
         await self.plugins.emit(event, self)
 
     async def aclose(self) -> None:
-        """Stop the worker and close every adapter."""
+        """Stop the worker, send its last completion signals and close every adapter."""
         await self.stop_worker()
+        await self.context.notifier.aclose()
         for adapter in reversed(list(self._adapters.values())):
             closer = getattr(adapter, "aclose", None)
             if closer is not None:

@@ -78,6 +78,7 @@ async def plugins() -> None:
         Port.BILLING: settings.billing,
         Port.MONITOR: settings.monitor,
         Port.RATE_LIMITER: settings.rate_limit_url,
+        Port.BROADCAST: Ghostart.broadcast_url(settings, registry),
     }
     click.echo("Adapters (* = selected by the current settings):")
     entries = registry.entries()
@@ -245,6 +246,43 @@ async def rotate(batch_size: int, max_batches: int | None) -> None:
     finally:
         await app.aclose()
     click.echo(json.dumps(dataclasses.asdict(report), default=str))
+
+
+@main.group()
+def email() -> None:
+    """Email templates: list them, preview one with sample data."""
+
+
+@email.command("templates")
+def email_templates() -> None:
+    """List the email templates with their category."""
+    from ghostart.email import TEMPLATES
+
+    for name in sorted(TEMPLATES):
+        spec = TEMPLATES[name]
+        click.echo(f"{name:<22} {spec.category.value:<14} {spec.description}")
+
+
+@email.command("preview")
+@click.argument("name")
+@click.option(
+    "--part", type=click.Choice(["all", "text", "html"]), default="all", show_default=True
+)
+def email_preview(name: str, part: str) -> None:
+    """Render the template NAME with its sample data (nothing is sent)."""
+    from ghostart.email import EmailRenderer
+
+    try:
+        rendered = EmailRenderer().preview(name)
+    except GhostartError as exc:
+        click.secho(f"error ({exc.code}): {exc}", fg="red", err=True)
+        sys.exit(1)
+    if part == "all":
+        click.echo(f"Subject: {rendered.subject}\nCategory: {rendered.category.value}\n")
+    if part in ("all", "text"):
+        click.echo(rendered.text)
+    if part in ("all", "html"):
+        click.echo(rendered.html)
 
 
 #: Development user ids are derived from the email, so a newcomer stays the same user.

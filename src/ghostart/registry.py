@@ -46,6 +46,7 @@ class Port(StrEnum):
     BILLING = "billing"
     MONITOR = "monitor"
     RATE_LIMITER = "rate_limiter"
+    BROADCAST = "broadcast"
 
     @property
     def setting(self) -> str:
@@ -61,6 +62,7 @@ class Port(StrEnum):
             Port.BILLING: "GHOSTART_BILLING",
             Port.MONITOR: "GHOSTART_MONITOR",
             Port.RATE_LIMITER: "GHOSTART_RATE_LIMIT_URL",
+            Port.BROADCAST: "GHOSTART_BROADCAST_URL",
         }[self]
 
 
@@ -73,6 +75,8 @@ KNOWN_PROVIDERS: dict[tuple[Port, str], str] = {
     (Port.LOCK, "redis"): "ghostart-redis",
     (Port.QUEUE, "redis"): "ghostart-redis",
     (Port.RATE_LIMITER, "redis"): "ghostart-redis",
+    (Port.BROADCAST, "redis"): "ghostart-redis",
+    (Port.BROADCAST, "rediss"): "ghostart-redis",
     (Port.GENERATOR, "openai"): "ghostart-openai",
     (Port.PUBLISHER, "linkedin"): "ghostart-linkedin",
     (Port.MAILER, "resend"): "ghostart-resend",
@@ -269,6 +273,10 @@ class AdapterRegistry:
     def add_rate_limiter(self, scheme: str, factory: AdapterFactory, **kw: str) -> None:
         """Register a RateLimiter factory."""
         self.add(Port.RATE_LIMITER, scheme, factory, **kw)
+
+    def add_broadcast(self, scheme: str, factory: AdapterFactory, **kw: str) -> None:
+        """Register a Broadcast factory."""
+        self.add(Port.BROADCAST, scheme, factory, **kw)
 
     def entries(self) -> list[Registration]:
         """Every registration, sorted by port and scheme."""

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     queue_url: str = Field(default="memory://", repr=False)
     lock_url: str = Field(default="memory://", repr=False)
     rate_limit_url: str = Field(default="memory://", repr=False)
+    #: Completion signals between processes; unset: the queue's URL when the queue is shared and
+    #: an installed adapter broadcasts on its scheme, else ``memory://`` (see ``app.py``).
+    broadcast_url: str | None = Field(default=None, repr=False)
     generator: str = "offline"
     publisher: str = "dry-run"
     mailer: str = "console"
@@ -62,6 +65,8 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(default=20.0, ge=0)
     #: Run the worker inside the app process when the queue is in-process (``memory://``).
     embedded_worker: bool = True
+    #: A request waiting for its draft reads the store this often when no signal wakes it.
+    wait_poll_seconds: float = Field(default=1.0, gt=0, le=60)
 
     @field_validator(
         "database_url",
@@ -69,6 +74,7 @@ class Settings(BaseSettings):
         "queue_url",
         "lock_url",
         "rate_limit_url",
+        "broadcast_url",
         "generator",
         "publisher",
         "mailer",

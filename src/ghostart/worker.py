@@ -23,7 +23,7 @@ from typing import Any
 
 from ghostart.errors import GhostartError, TransientError
 from ghostart.models import Job, JobKind, JobStatus
-from ghostart.ports import Delivery
+from ghostart.ports import BatchQueue, Delivery
 from ghostart.services.context import ServiceContext
 from ghostart.services.jobs import JobHandler, LeaseLost
 
@@ -109,34 +109,48 @@ class Worker:
 
     async def _consume(self) -> None:
         # A few receivers in parallel, so that taking jobs off the queue never becomes the
-        # bottleneck of a busy event loop; the semaphore bounds the jobs running at once.
+        # bottleneck of a busy event loop; the semaphore bounds the jobs running at once. A
+        # BatchQueue needs one: it takes every free slot's job in one call, and more receivers
+        # would only split those calls.
         slots = asyncio.Semaphore(self.concurrency)
-        self._receivers = [
-            asyncio.create_task(self._receive_loop(slots)) for _ in range(min(self.concurrency, 4))
-        ]
+        receivers = 1 if isinstance(self.ctx.queue, BatchQueue) else min(self.concurrency, 4)
+        self._receivers = [asyncio.create_task(self._receive_loop(slots)) for _ in range(receivers)]
         if self._stopping.is_set():
             self.stop()
         await asyncio.gather(*self._receivers, return_exceptions=True)
 
     async def _receive_loop(self, slots: asyncio.Semaphore) -> None:
+        queue = self.ctx.queue
+        many = queue.receive_many if isinstance(queue, BatchQueue) else None
         while not self._stopping.is_set():
             await slots.acquire()
+            # With a BatchQueue, ask for as many ids as there are free slots now, in one call.
+            taken = 1
+            while many is not None and not slots.locked():
+                await slots.acquire()  # free: returns at once
+                taken += 1
             try:
-                delivery = await self.ctx.queue.receive(timeout=1.0)
+                if many is not None:
+                    deliveries = await many(taken, timeout=1.0)
+                else:
+                    delivery = await queue.receive(timeout=1.0)
+                    deliveries = [] if delivery is None else [delivery]
             except asyncio.CancelledError:  # stop(): anything taken is redelivered later
-                slots.release()
+                for _ in range(taken):
+                    slots.release()
                 raise
             except Exception as exc:
-                slots.release()
+                for _ in range(taken):
+                    slots.release()
                 self.ctx.monitor.capture_exception(exc, operation="queue.receive")
                 await asyncio.sleep(1.0)
                 continue
-            if delivery is None:
+            for _ in range(taken - len(deliveries)):
                 slots.release()
-                continue
-            task = asyncio.create_task(self._process(delivery))
-            self._running.add(task)
-            task.add_done_callback(self._done_callback(slots))
+            for delivery in deliveries:
+                task = asyncio.create_task(self._process(delivery))
+                self._running.add(task)
+                task.add_done_callback(self._done_callback(slots))
 
     def _done_callback(self, slots: asyncio.Semaphore) -> Callable[[asyncio.Task[None]], None]:
         def done(task: asyncio.Task[None]) -> None:
@@ -195,7 +209,19 @@ class Worker:
         if job is None:
             if current is not None and current.status is JobStatus.QUEUED and current.run_at > now:
                 await ctx.queue.nack(delivery, delay=(current.run_at - now).total_seconds())
-            else:  # done, cancelled, unknown, or leased by a live worker
+            elif (
+                current is not None
+                and current.status is JobStatus.RUNNING
+                and current.lease_until is not None
+                and current.lease_until >= now
+            ):
+                # Leased elsewhere. The holder may be dead: a delivery's visibility deadline
+                # passes a moment before the lease that its claim set, so the queue hands a dead
+                # worker's job over while the lease still runs. Look again when it ends, rather
+                # than drop the delivery and leave the job to the reconciler.
+                wait = (current.lease_until - now).total_seconds() + 0.05
+                await ctx.queue.nack(delivery, delay=wait)
+            else:  # done, cancelled or unknown
                 await ctx.queue.ack(delivery)
             return
 
@@ -313,6 +339,8 @@ class Worker:
                 return
             if handler is not None:
                 events = await handler.on_failed(uow, job, error if public is None else public)
+        # After the commit: a waiter woken here or in another process reads the failure.
+        self.ctx.notifier.notify(job.subject_id)
         self.ctx.monitor.incr("ghostart.jobs.failed", kind=job.kind.value)
         log.error("job %s (%s) failed for good: %s", job.id, job.kind, error)
         for event in events:

@@ -19,6 +19,9 @@ async def test_get_me_keeps_its_shape_and_adds_the_time_zone(service: Api, org: 
         "email": "employee@acme.example.com",
         "name": None,
         "timezone": "UTC",
+        "headline": None,
+        "about": None,
+        "joins_campaigns": True,
     }
     assert [(o["id"], o["role"]) for o in me["organizations"]] == [(str(org.id), "employee")]
 
@@ -34,12 +37,39 @@ async def test_patch_me_then_get_it_back(service: Api, org: Org) -> None:
         "email": "admin@acme.example.com",
         "name": "Ada Lovelace",
         "timezone": "Europe/Paris",
+        "headline": None,
+        "about": None,
+        "joins_campaigns": True,
     }
     assert (await c.get("/v1/me", headers=org.admin)).json()["user"] == changed.json()
     only_zone = await c.patch("/v1/me", json={"timezone": "Asia/Tokyo"}, headers=org.admin)
     assert only_zone.json()["name"] == "Ada Lovelace"  # left out: unchanged
     cleared = await c.patch("/v1/me", json={"name": None}, headers=org.admin)
     assert cleared.json()["name"] is None and cleared.json()["timezone"] == "Asia/Tokyo"
+
+
+async def test_the_profile_campaign_variants_draw_on_and_the_opt_out(
+    service: Api, org: Org
+) -> None:
+    c = service.client
+    changed = await c.patch(
+        "/v1/me",
+        json={"headline": " Staff engineer, payments ", "about": "I keep checkout fast."},
+        headers=org.employee,
+    )
+    assert changed.status_code == 200, changed.text
+    user = changed.json()
+    assert (user["headline"], user["about"]) == (
+        "Staff engineer, payments",
+        "I keep checkout fast.",
+    )
+    assert user["joins_campaigns"] is True
+    out = await c.patch("/v1/me", json={"joins_campaigns": False}, headers=org.employee)
+    assert out.json()["joins_campaigns"] is False and out.json()["headline"] == user["headline"]
+    assert (await c.get("/v1/me", headers=org.employee)).json()["user"] == out.json()
+    cleared = await c.patch("/v1/me", json={"headline": None, "about": None}, headers=org.employee)
+    assert (cleared.json()["headline"], cleared.json()["about"]) == (None, None)
+    assert cleared.json()["joins_campaigns"] is False
 
 
 @pytest.mark.parametrize(
@@ -51,6 +81,12 @@ async def test_patch_me_then_get_it_back(service: Api, org: Org) -> None:
         ({"name": ""}, "name"),
         ({"name": "   "}, "name"),
         ({"name": "n" * 201}, "name"),
+        ({"headline": ""}, "headline"),
+        ({"headline": "h" * 201}, "headline"),
+        ({"about": "a" * 1001}, "about"),
+        ({"about": "bad\u0000text"}, "about"),
+        ({"joins_campaigns": None}, "joins_campaigns"),
+        ({"joins_campaigns": "no"}, "joins_campaigns"),
         ({"email": "new@example.com"}, "email"),
         ({"email_preferences": {"digest": False}}, "email_preferences"),
     ],

@@ -30,7 +30,7 @@ OK_OR_MISSING = frozenset({404})  # a random id: allowed callers get past RBAC t
 @dataclass(frozen=True)
 class Route:
     method: str
-    path: str  # formatted with org, post, voice, spare, random
+    path: str  # formatted with org, post, voice, campaign, spare, random
     permission: Permission
     permitted: frozenset[int] = OK
     body: Any = None
@@ -66,6 +66,15 @@ ROUTES = [
     Route("POST", "/posts/{post}/unschedule", P.POST_PUBLISH_OWN, OK_OR_STATE),
     Route("POST", "/posts/{post}/publish", P.POST_PUBLISH_OWN, OK_OR_STATE),
     Route("GET", "/usage", P.ORG_READ),
+    Route("GET", "/campaigns", P.CAMPAIGN_READ),
+    Route(
+        "POST",
+        "/campaigns",
+        P.CAMPAIGN_MANAGE,
+        body={"name": "Launch", "message": "Our EU region is live", "participants": ["{spare}"]},
+    ),
+    Route("GET", "/campaigns/{campaign}", P.CAMPAIGN_READ),
+    Route("POST", "/campaigns/{campaign}/retry", P.CAMPAIGN_MANAGE),
     Route("GET", "/api-keys", P.API_KEYS_MANAGE),
     Route("POST", "/api-keys", P.API_KEYS_MANAGE, body={"name": "ci", "scopes": ["org.read"]}),
     Route("DELETE", "/api-keys/{random}", P.API_KEYS_MANAGE, OK_OR_MISSING),
@@ -77,6 +86,8 @@ def _fill(value: Any, ids: dict[str, str]) -> Any:
         return value.format(**ids)
     if isinstance(value, dict):
         return {k: _fill(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, ids) for v in value]
     return value
 
 
@@ -94,8 +105,15 @@ async def setting(service: Api, org: Org, make_org: MakeOrg) -> dict[str, Any]:
         json={"topic": "An employee post"},
         headers=org.employee,
     )
+    campaign = await c.post(
+        org.url("/campaigns"),
+        json={"name": "Launch", "message": "Our launch", "participants": [str(spare)]},
+        headers=org.admin,
+    )
+    assert campaign.status_code == 201, campaign.text
     other = await make_org("Other")
     ids = {
+        "campaign": campaign.json()["id"],
         "post": made.json()["id"],
         "voice": str(org.voice_id),
         "spare": str(spare),
@@ -161,6 +179,7 @@ def _template(path: str) -> str:
     return (
         path.replace("{post}", "{post_id}")
         .replace("{voice}", "{voice_id}")
+        .replace("{campaign}", "{campaign_id}")
         .replace("{spare}", "{user_id}")
         .replace("/members/{random}", "/members/{user_id}")
         .replace("/brand-voices/{random}", "/brand-voices/{voice_id}")

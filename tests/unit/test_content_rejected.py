@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from ghostart.models import (
 from ghostart.retry import RetryPolicy
 from ghostart.testing import CountingGenerator, EventRecorder
 from tests.support import make_settings, make_team
+
+EVER = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -82,8 +85,12 @@ async def test_a_rejected_generation_rejects_every_joined_post(quiet_app: Ghosta
     assert job.status is JobStatus.FAILED and job.attempts == 1
     assert job.last_error == f"ContentRejected: {reason}"
     quota = await app.generation.quota(team.admin)
-    # Like a failed generation it uses none of the plan's generations; its tokens still count.
-    assert (quota["used"], quota["prompt_tokens"], quota["completion_tokens"]) == (0, 700, 150)
+    # Like a failed generation it uses none of the plan's generations, and its tokens stay on
+    # its own row (asserted above), out of the usage ledger: the ledger is succeeded ones only.
+    assert (quota["used"], quota["prompt_tokens"], quota["completion_tokens"]) == (0, 0, 0)
+    async with app.store.unit_of_work(readonly=True) as uow:
+        ledger = await uow.usage.monthly(team.org.id, since=EVER, until=datetime.now(UTC))
+    assert ledger == []
     [event] = [e for e in events.events if e.name == "content.failed"]
     assert event.payload["rejected"] is True and event.payload["categories"] == ["violence"]
     assert sorted(event.payload["post_ids"]) == sorted([str(first.id), str(joined.id)])

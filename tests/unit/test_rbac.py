@@ -29,6 +29,7 @@ CREATOR_AND_UP = {
     P.POST_REVIEW,
     P.POST_PUBLISH_ANY,
     P.USAGE_READ,
+    P.CAMPAIGN_MANAGE,  # start campaigns, re-draft their failed variants
 }
 EVERYONE = {
     P.ORG_READ,
@@ -38,6 +39,7 @@ EVERYONE = {
     P.POST_EDIT_OWN,
     P.POST_SUBMIT_OWN,
     P.POST_PUBLISH_OWN,
+    P.CAMPAIGN_READ,  # campaigns' briefs, and the progress of one's own variants
 }
 EXPECTED = {
     Role.ADMIN: EVERYONE | CREATOR_AND_UP | ADMIN_ONLY,

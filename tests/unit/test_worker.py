@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from ghostart.app import Ghostart
 from ghostart.builtin.queue_memory import MemoryQueue
 from ghostart.errors import PermanentError, TransientError
 from ghostart.models import Job, JobKind, JobStatus, OrganizationSettings, Post, PostStatus
+from ghostart.ports import BatchQueue, Delivery
 from ghostart.retry import RetryPolicy
 from ghostart.testing import CountingGenerator, EventRecorder
 from tests.support import Team, make_settings, make_team
@@ -301,3 +303,49 @@ async def test_a_begin_that_succeeds_commits_with_the_claim_and_hands_over(
     async with app.store.unit_of_work(readonly=True) as uow:
         org = await uow.organizations.get(team.org.id)
     assert org is not None and org.settings.employee_posts_need_approval is False
+
+
+class _PlainQueue:
+    """A Queue without ``receive_many``: the worker falls back to one ``receive`` per job."""
+
+    def __init__(self, inner: MemoryQueue) -> None:
+        self.inner = inner
+        self.receives = 0
+
+    async def enqueue(self, job_id: uuid.UUID, *, delay: float = 0.0) -> None:
+        await self.inner.enqueue(job_id, delay=delay)
+
+    async def receive(self, *, timeout: float) -> Delivery | None:
+        self.receives += 1
+        return await self.inner.receive(timeout=timeout)
+
+    async def ack(self, delivery: Delivery) -> None:
+        await self.inner.ack(delivery)
+
+    async def nack(self, delivery: Delivery, *, delay: float = 0.0) -> None:
+        await self.inner.nack(delivery, delay=delay)
+
+    async def extend(self, delivery: Delivery, *, seconds: float) -> None:
+        await self.inner.extend(delivery, seconds=seconds)
+
+
+@pytest.mark.parametrize("batch", [True, False], ids=["BatchQueue", "plain Queue"])
+async def test_the_worker_runs_every_job_from_a_batch_or_a_plain_queue(
+    quiet_app: Ghostart, batch: bool
+) -> None:
+    app = quiet_app
+    inner = MemoryQueue(visibility_timeout=5)
+    queue = inner if batch else _PlainQueue(inner)
+    assert isinstance(queue, BatchQueue) is batch
+    app.queue = app.context.queue = queue
+    team = await make_team(app)
+    posts = [
+        await app.generation.request(team.employee, {"topic": f"Topic {i}"}) for i in range(12)
+    ]
+    app.start_worker()
+    for post in posts:
+        done = await app.generation.wait(team.employee, post.id, timeout=10, poll_interval=0.05)
+        assert done.status is PostStatus.DRAFT
+    assert isinstance(app.generator, CountingGenerator) and app.generator.count == 12
+    if isinstance(queue, _PlainQueue):
+        assert queue.receives >= 12

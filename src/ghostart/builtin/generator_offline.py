@@ -13,7 +13,15 @@ import random
 import re
 from collections.abc import Callable
 
-from ghostart.models import BrandVoice, ContentRequest, Draft, PostFormat, Usage
+from ghostart.models import (
+    LINKEDIN_MAX_CHARS,
+    AuthorContext,
+    BrandVoice,
+    ContentRequest,
+    Draft,
+    PostFormat,
+    Usage,
+)
 
 __all__ = ["OfflineGenerator"]
 
@@ -93,6 +101,25 @@ _CLOSERS = (
 )
 
 _EMOJI = ("💡", "🚀", "✅", "📌")
+
+# A campaign variant's own angle, from its author's headline. Each wording differs from the others
+# in its words, not only its punctuation.
+_ANGLES = (
+    "Why it matters to me: in {work}, I see the difference this makes.",
+    "Speaking from {work}, this is anything but abstract.",
+    "I am sharing this because {work} keeps bringing me back to it.",
+    "From {work}, what stands out to me is how practical it is.",
+    "This one is personal: {work} taught me why it matters.",
+    "In {work}, I have seen what happens when this is done well.",
+    "My take, from {work}: it deserves your attention.",
+    "I rarely share company news, but {work} made this one easy to back.",
+    "Seen from {work}, this is worth a few minutes of your time.",
+    "What convinced me was seeing it up close in {work}.",
+    "My angle, from {work}: start with the people it helps.",
+    "{Work} gives me a front-row seat to why this matters.",
+)
+#: Variants below this number are pairwise different by construction (see ``_variant_parts``).
+DISTINCT_VARIANTS = len(_ANGLES) * 3 * len(_CLOSERS)
 
 
 _STOPWORDS = frozenset(
@@ -184,6 +211,38 @@ def _capitalised(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _variant_parts(variant: int, openers: int) -> tuple[int, int, int]:
+    """The angle, opener and closer of campaign variant ``variant``.
+
+    A mixed-radix count: variants below :data:`DISTINCT_VARIANTS` never share all three, so
+    colleagues' drafts differ even when their profiles are identical (or empty).
+    """
+    angle, rest = variant % len(_ANGLES), variant // len(_ANGLES)
+    return angle, rest % openers, (rest // openers) % len(_CLOSERS)
+
+
+def _angle(author: AuthorContext, template: str) -> str:
+    """The author's paragraph: their angle, and the latest post they published, if any."""
+    work = f"my work as {author.headline}" if author.headline else "my work"
+    text = template.format(work=work, Work=_capitalised(work))
+    if author.past_posts:
+        first_line = author.past_posts[0].split("\n", 1)[0].strip()
+        snippet = first_line if len(first_line) <= 90 else first_line[:89].rsplit(" ", 1)[0] + "…"
+        text += f" It follows on from something I shared recently: “{snippet.rstrip('.')}”."
+    return text
+
+
+def _shortened(body: str, closing: str, high: int) -> str:
+    """``body`` cut at a word so that it and ``closing`` fit in ``high`` characters if they can.
+
+    Used when the closing carries a link, which must survive whole (up to LinkedIn's limit).
+    """
+    budget = high - len(closing) - 2
+    if budget >= 40 and len(body) > budget:
+        body = body[: budget - 1].rsplit(" ", 1)[0].rstrip() + "…"
+    return f"{body}\n\n{closing}"[:LINKEDIN_MAX_CHARS]
+
+
 class OfflineGenerator:
     """Template drafts that follow a brand voice's audience, topics, words to avoid and length."""
 
@@ -213,7 +272,12 @@ class OfflineGenerator:
         )
 
     def compose(self, voice: BrandVoice, request: ContentRequest) -> str:
-        """The draft text (synchronous and pure)."""
+        """The draft text (synchronous and pure).
+
+        A request with an author (a campaign variant) gets that author's angle after the
+        opener, and its opener, angle and closer chosen by the variant's number; a link is
+        kept whole at the end.
+        """
         seed = hashlib.sha256(
             f"{voice.id}:{voice.version}:{request.normalised()}".encode()
         ).digest()
@@ -225,11 +289,29 @@ class OfflineGenerator:
             "audience": voice.audience,
         }
         low, high = request.length.chars
+        author = request.author
+        openers = _OPENERS[request.format]
 
-        opener = rng.choice(_OPENERS[request.format]).format(**fill)
+        closer: str | None = None  # drawn below, in its old turn, for requests without author
+        if author is None:
+            opener = rng.choice(openers)
+        else:
+            # Shifted per campaign (a rotation: still one combination per variant), so that a
+            # member does not open every campaign's post the same way.
+            shift = 0
+            if request.campaign_id is not None:
+                shift = int(hashlib.sha256(request.campaign_id.bytes).hexdigest(), 16)
+            angle, opener_at, closer_at = _variant_parts(
+                (author.variant + shift) % DISTINCT_VARIANTS, len(openers)
+            )
+            opener, closer = openers[opener_at], _CLOSERS[closer_at]
+        opener = opener.format(**fill)
         if voice.emoji:
             opener = f"{rng.choice(_EMOJI)} {opener}"
         paragraphs = [opener]
+        if author is not None:  # kept, like the opener, however short the draft must be
+            paragraphs.append(_angle(author, _ANGLES[angle]))
+        fixed = len(paragraphs)
         if request.format is PostFormat.LIST:
             points = rng.sample(_POINTS, k=3 if request.length.value != "short" else 2)
             paragraphs.append("\n".join(f"{i}. {p}" for i, p in enumerate(points, 1)))
@@ -237,13 +319,12 @@ class OfflineGenerator:
         if related:
             paragraphs.append(f"It connects directly to {rng.choice(related)}.")
 
-        ending = [rng.choice(_CLOSERS)]
+        ending = [closer if closer is not None else rng.choice(_CLOSERS)]
         if request.call_to_action:
             ending.append(_capitalised(request.call_to_action.rstrip(".!?")) + ".")
         tags = voice.hashtags or _hashtags(topic)
         tail = " ".join(ending)
-        if tags:
-            tail += "\n\n" + " ".join("#" + t.replace(" ", "") for t in tags)
+        tag_line = " ".join("#" + t.replace(" ", "") for t in tags)
         pool = [s.format(**fill) for s in _BODY]
         rng.shuffle(pool)
         steps = [p for p in _POINTS if p not in paragraphs[-1]]
@@ -252,7 +333,10 @@ class OfflineGenerator:
         # Each paragraph is filtered once; growing or shrinking the draft only rejoins them.
         avoid = _avoider(tuple(voice.words_to_avoid))
         kept = [avoid(p) for p in paragraphs]
-        closing = avoid(tail)
+        if request.link is None:
+            closing = avoid(f"{tail}\n\n{tag_line}" if tag_line else tail)
+        else:  # the link is not filtered: a word to avoid must not break a URL
+            closing = "\n\n".join(p for p in (avoid(tail), request.link, avoid(tag_line)) if p)
 
         def render() -> str:
             return "\n\n".join([p for p in kept if p] + [closing]).strip()
@@ -262,8 +346,12 @@ class OfflineGenerator:
             paragraphs.append(pool.pop() if pool else f"A practical step: {steps.pop()}")
             kept.append(avoid(paragraphs[-1]))
             text = render()
-        while len(text) > high and len(paragraphs) > 1:
+        while len(text) > high and len(paragraphs) > fixed:
             paragraphs.pop()
             kept.pop()
             text = render()
+        if len(text) <= high:
+            return text
+        if request.link is not None:
+            return _shortened("\n\n".join(p for p in kept if p), closing, high)
         return text[:high]

@@ -58,6 +58,12 @@ def _memory_rate_limiter(url: AdapterURL, ctx: BuildContext) -> Any:
     return MemoryRateLimiter()
 
 
+def _memory_broadcast(url: AdapterURL, ctx: BuildContext) -> Any:
+    from ghostart.builtin.broadcast_memory import MemoryBroadcast
+
+    return MemoryBroadcast(backlog=url.int_option("backlog", 10_000), monitor=ctx.monitor)
+
+
 def _offline_generator(url: AdapterURL, ctx: BuildContext) -> Any:
     from ghostart.builtin.generator_offline import OfflineGenerator
 
@@ -108,6 +114,9 @@ def ghostart_register_adapters(registry: AdapterRegistry) -> None:
         "memory", _memory_queue, description="in-process; truth is the store's outbox", **kw
     )
     registry.add_rate_limiter("memory", _memory_rate_limiter, description="in-process GCRA", **kw)
+    registry.add_broadcast(
+        "memory", _memory_broadcast, description="completion signals within the process", **kw
+    )
     registry.add_generator("offline", _offline_generator, description="templates, not AI", **kw)
     registry.add_publisher(
         "dry-run", _dry_run_publisher, description="records, posts nothing", **kw

@@ -111,6 +111,20 @@ class MemoryQueue:
                 except TimeoutError:
                     pass
 
+    async def receive_many(self, count: int, *, timeout: float) -> list[Delivery]:
+        """Wait up to ``timeout`` seconds for a job id; return it and up to ``count`` due now."""
+        first = await self.receive(timeout=timeout)
+        if first is None:
+            return []
+        deliveries = [first]
+        async with self._changed:
+            while len(deliveries) < count:
+                delivery = self._take_due()
+                if delivery is None:
+                    break
+                deliveries.append(delivery)
+        return deliveries
+
     async def ack(self, delivery: Delivery) -> None:
         """Forget the id, unless it was enqueued again meanwhile; a stale receipt is a no-op."""
         async with self._changed:

@@ -6,18 +6,25 @@ import re
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 from uuid import UUID
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, StringConstraints, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from ghostart.models.base import DomainModel, Text, new_id, utcnow
 
 __all__ = [
     "LINKEDIN_MAX_CHARS",
+    "AuthorContext",
     "ContentRequest",
     "Draft",
     "Generation",
     "GenerationStatus",
+    "LanguageTag",
+    "Link",
+    "MonthlyUsage",
     "Post",
     "PostFormat",
     "PostLength",
@@ -56,6 +63,69 @@ class PostLength(StrEnum):
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
+def _language_tag(value: str) -> str:
+    if not _LANGUAGE.match(value):
+        raise ValueError("must be a language tag such as 'en' or 'pt-BR'")
+    return value
+
+
+#: A BCP 47 language tag such as ``en`` or ``pt-BR``.
+LanguageTag = Annotated[
+    str, StringConstraints(min_length=2, max_length=20), AfterValidator(_language_tag)
+]
+
+
+def _web_link(value: str) -> str:
+    parts = urlsplit(value)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(c.isspace() for c in value)
+    ):
+        raise ValueError("must be an http:// or https:// URL without spaces")
+    return value
+
+
+#: A URL a post must carry exactly as given (http or https, no spaces; not normalised).
+Link = Annotated[
+    Text, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(_web_link)
+]
+PastPost = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=600)]
+
+
+def _folded(text: str | None) -> str | None:
+    return " ".join(text.split()).casefold() if text else None
+
+
+class AuthorContext(DomainModel):
+    """Whose post a draft is: the member's profile and recent posts give it their own angle.
+
+    ghostart fills it in (campaigns do, from the member's profile); it is part of the request's
+    fingerprint, so two members never share a generation or a cached draft.
+    """
+
+    user_id: UUID
+    name: Text | None = Field(default=None, max_length=200)
+    #: The member's role in their own words ("Staff engineer, payments").
+    headline: Text | None = Field(default=None, max_length=200)
+    about: Text | None = Field(default=None, max_length=1000)
+    #: The member's latest published posts, newest first, each cut to 600 characters.
+    past_posts: tuple[PastPost, ...] = Field(default=(), max_length=3)
+    #: This member's number among the colleagues drafting the same request (0, 1, 2, ...).
+    variant: int = Field(default=0, ge=0, le=100_000)
+
+    def normalised(self) -> dict[str, Any]:
+        """The fields that decide the draft, in a canonical form."""
+        return {
+            "user_id": str(self.user_id),
+            "name": _folded(self.name),
+            "headline": _folded(self.headline),
+            "about": _folded(self.about),
+            "past_posts": [_folded(post) for post in self.past_posts],
+            "variant": self.variant,
+        }
+
+
 class ContentRequest(DomainModel):
     """What a member asks for. Bounded so that a request can never blow up a prompt or a row."""
 
@@ -63,33 +133,45 @@ class ContentRequest(DomainModel):
     format: PostFormat = PostFormat.INSIGHT
     length: PostLength = PostLength.MEDIUM
     call_to_action: Text | None = Field(default=None, max_length=200)
-    language: str = Field(default="en", min_length=2, max_length=20)
+    language: LanguageTag = "en"
     #: The brand voice to write in; ``None`` means the organization's first voice.
     brand_voice_id: UUID | None = None
+    #: What the post should achieve ("sign-ups for the webinar").
+    goal: Text | None = Field(default=None, max_length=300)
+    #: A URL the post must include exactly as given.
+    link: Link | None = None
+    #: Whose post it is (set by ghostart for campaign variants, never taken from a client).
+    author: SkipJsonSchema[AuthorContext | None] = None
+    #: The campaign this is a variant of (set by ghostart, never taken from a client).
+    campaign_id: SkipJsonSchema[UUID | None] = None
 
-    @field_validator("language")
+    @field_validator("call_to_action", "goal", "link")
     @classmethod
-    def _language_tag(cls, value: str) -> str:
-        if not _LANGUAGE.match(value):
-            raise ValueError("must be a language tag such as 'en' or 'pt-BR'")
-        return value
-
-    @field_validator("call_to_action")
-    @classmethod
-    def _empty_cta_is_none(cls, value: str | None) -> str | None:
+    def _empty_is_none(cls, value: str | None) -> str | None:
         return value or None
 
-    def normalised(self) -> dict[str, str | None]:
-        """The fields that decide the draft, in a canonical form (for single-flight and caching)."""
-        return {
-            "topic": " ".join(self.topic.split()).casefold(),
+    def normalised(self) -> dict[str, Any]:
+        """The fields that decide the draft, in a canonical form (for single-flight and caching).
+
+        The optional fields appear only when set, so a request without them keeps the
+        fingerprint (and the offline draft) it had before they existed.
+        """
+        data: dict[str, Any] = {
+            "topic": _folded(self.topic),
             "format": self.format.value,
             "length": self.length.value,
-            "call_to_action": " ".join(self.call_to_action.split()).casefold()
-            if self.call_to_action
-            else None,
+            "call_to_action": _folded(self.call_to_action),
             "language": self.language.casefold(),
         }
+        if self.goal:
+            data["goal"] = _folded(self.goal)
+        if self.link:
+            data["link"] = self.link  # a URL's path is case-sensitive: kept as given
+        if self.author is not None:
+            data["author"] = self.author.normalised()
+        if self.campaign_id is not None:
+            data["campaign_id"] = str(self.campaign_id)
+        return data
 
 
 class Usage(DomainModel):
@@ -98,6 +180,14 @@ class Usage(DomainModel):
     prompt_tokens: int = Field(default=0, ge=0)
     completion_tokens: int = Field(default=0, ge=0)
     cost_usd: Decimal = Field(default=Decimal("0"), ge=0)
+
+
+class MonthlyUsage(Usage):
+    """The usage ledger of one calendar month (UTC): the generations that succeeded in it."""
+
+    #: ``YYYY-MM``.
+    month: str = Field(pattern=r"^\d{4}-\d{2}$")
+    generations: int = Field(default=0, ge=0)
 
 
 class Draft(DomainModel):
@@ -189,6 +279,8 @@ class Post(DomainModel):
     author_id: UUID
     brand_voice_id: UUID | None = None
     generation_id: UUID | None = None
+    #: The campaign this post is a variant of, if any (fixed at creation).
+    campaign_id: UUID | None = None
     request: ContentRequest | None = None
     body: Text | None = Field(default=None, max_length=LINKEDIN_MAX_CHARS)
     status: PostStatus = PostStatus.REQUESTED

@@ -30,6 +30,7 @@ class EventName:
     USER_PROFILE_UPDATED = "user.profile_updated"
     USER_EMAIL_PREFERENCES_CHANGED = "user.email_preferences_changed"
     BILLING_PLAN_CHANGED = "billing.plan_changed"
+    CAMPAIGN_CREATED = "campaign.created"
 
 
 class DomainEvent(DomainModel):

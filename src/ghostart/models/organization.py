@@ -117,6 +117,12 @@ class User(DomainModel):
     #: IANA time zone the user reads times in (emails, schedules).
     timezone: TimeZoneName = "UTC"
     email_preferences: EmailPreferences = Field(default_factory=EmailPreferences)
+    #: Their role in their own words ("Staff engineer, payments"): a campaign variant's angle.
+    headline: Text | None = Field(default=None, max_length=200)
+    #: A few sentences about their work, for the same purpose.
+    about: Text | None = Field(default=None, max_length=1000)
+    #: Takes part in advocacy campaigns (gets a variant to post); ``False`` opts out of all.
+    joins_campaigns: bool = True
     created_at: datetime = Field(default_factory=utcnow)
 
 

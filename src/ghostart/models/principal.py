@@ -37,6 +37,8 @@ class Permission(StrEnum):
     POST_PUBLISH_OWN = "post.publish_own"
     POST_PUBLISH_ANY = "post.publish_any"
     USAGE_READ = "usage.read"
+    CAMPAIGN_READ = "campaign.read"
+    CAMPAIGN_MANAGE = "campaign.manage"
 
 
 class PrincipalKind(StrEnum):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 from uuid import UUID
 
-__all__ = ["Delivery", "Queue"]
+__all__ = ["BatchQueue", "Delivery", "Queue"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,4 +48,21 @@ class Queue(Protocol):
 
     async def extend(self, delivery: Delivery, *, seconds: float) -> None:
         """Keep the id hidden for at least ``seconds`` from now (a long job's heartbeat)."""
+        ...
+
+
+@runtime_checkable
+class BatchQueue(Queue, Protocol):
+    """A :class:`Queue` that can also hand out several deliveries in one call.
+
+    Optional: the worker uses ``receive_many`` when the queue has it (asking for as many ids as
+    it has free slots), and ``receive`` otherwise. Each delivery is exactly what ``receive``
+    would have returned, with the same visibility timeout counted from now.
+    """
+
+    async def receive_many(self, count: int, *, timeout: float) -> list[Delivery]:
+        """Wait up to ``timeout`` seconds for job ids; return at most ``count`` (at least 1).
+
+        Returns as soon as there is one; an empty list if none came.
+        """
         ...

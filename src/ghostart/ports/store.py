@@ -16,9 +16,11 @@ from uuid import UUID
 from ghostart.models import (
     ApiKey,
     BrandVoice,
+    Campaign,
     Generation,
     Job,
     Membership,
+    MonthlyUsage,
     Organization,
     OrganizationSettings,
     Post,
@@ -32,6 +34,7 @@ from ghostart.models import (
 __all__ = [
     "ApiKeyRepository",
     "BrandVoiceRepository",
+    "CampaignRepository",
     "GenerationRepository",
     "JobRepository",
     "MembershipRepository",
@@ -239,13 +242,61 @@ class JobRepository(Protocol):
 
 
 class UsageRepository(Protocol):
-    """Usage records for analytics and billing."""
+    """The usage ledger: one record per generation that succeeded, for analytics and billing."""
 
     async def record(
         self, organization_id: UUID, generation_id: UUID, usage: Usage, *, at: datetime
-    ) -> None: ...
+    ) -> None:
+        """Record what ``generation_id`` cost, at ``at``; a second record of it is dropped."""
+        ...
 
     async def totals(self, organization_id: UUID, *, since: datetime) -> Usage: ...
+
+    async def monthly(
+        self, organization_id: UUID, *, since: datetime, until: datetime
+    ) -> builtins.list[MonthlyUsage]:
+        """The records from ``since`` (inclusive) to ``until`` (exclusive), summed per month.
+
+        Months are calendar months (UTC) of the records' times, oldest first; months without a
+        record are left out.
+        """
+        ...
+
+
+class CampaignRepository(Protocol):
+    """Campaigns. Their variants are posts naming them (``Post.campaign_id``)."""
+
+    async def add(self, campaign: Campaign) -> None: ...
+    async def get(self, organization_id: UUID, campaign_id: UUID) -> Campaign | None: ...
+
+    async def list(
+        self,
+        organization_id: UUID,
+        *,
+        limit: int = 50,
+        before: tuple[datetime, UUID] | None = None,
+    ) -> builtins.list[Campaign]:
+        """Newest first (``created_at``, then ``id``), keyset-paginated like posts."""
+        ...
+
+    async def variants(
+        self, organization_id: UUID, campaign_id: UUID, *, author_id: UUID | None = None
+    ) -> builtins.list[Post]:
+        """The campaign's posts (of ``author_id`` only, if given), oldest first."""
+        ...
+
+    async def progress(
+        self,
+        organization_id: UUID,
+        campaign_ids: builtins.list[UUID],
+        *,
+        author_id: UUID | None = None,
+    ) -> dict[UUID, dict[PostStatus, int]]:
+        """How many of each campaign's posts are in each status.
+
+        Only ``author_id``'s posts count, if given; campaigns without posts are left out.
+        """
+        ...
 
 
 class StoredSecret(Protocol):
@@ -325,6 +376,7 @@ class UnitOfWork(Protocol):
     usage: UsageRepository
     secrets: SecretRepository
     api_keys: ApiKeyRepository
+    campaigns: CampaignRepository
 
 
 @runtime_checkable

@@ -38,7 +38,14 @@ from ghostart.ports import UnitOfWork
 from ghostart.rbac import Permission, authorize, can
 from ghostart.services.context import ServiceContext, month_start
 
-__all__ = ["GenerationService", "QuotaStatus", "cache_key", "cache_payload", "fingerprint"]
+__all__ = [
+    "GenerationService",
+    "QuotaStatus",
+    "brand_voice_for",
+    "cache_key",
+    "cache_payload",
+    "fingerprint",
+]
 
 log = logging.getLogger("ghostart.generation")
 _WAITING = (PostStatus.REQUESTED, PostStatus.GENERATING)
@@ -61,6 +68,26 @@ def fingerprint(
     return hashlib.sha256(material.encode()).hexdigest()
 
 
+async def brand_voice_for(uow: UnitOfWork, org_id: UUID, voice_id: UUID | None) -> BrandVoice:
+    """The voice ``voice_id``, or the organization's first one when ``None``."""
+    # A voice found proves the organization exists; only a miss needs the second look.
+    voice: BrandVoice | None = None
+    if voice_id is not None:
+        voice = await uow.brand_voices.get(org_id, voice_id)
+    else:
+        voices = await uow.brand_voices.list(org_id, limit=1)
+        voice = voices[0] if voices else None
+    if voice is not None:
+        return voice
+    if await uow.organizations.get(org_id) is None:
+        raise NotFound(f"organization {org_id} not found")
+    if voice_id is not None:
+        raise NotFound(f"brand voice {voice_id} not found")
+    raise InvalidInput(
+        "the organization has no brand voice yet; create one first", field="brand_voice_id"
+    )
+
+
 def cache_key(fp: str) -> str:
     """The cache key of a fingerprint."""
     return f"ghostart:draft:v1:{fp}"
@@ -80,6 +107,12 @@ class GenerationService:
         """Ask for a draft; returns the post (``draft`` at once on a cache hit, else ``requested``)."""
         req = ContentRequest.parse(request)
         authorize(principal, Permission.POST_CREATE)
+        if req.author is not None or req.campaign_id is not None:
+            raise InvalidInput(
+                "author and campaign_id are filled in by campaigns, from each member's profile; "
+                "leave them out",
+                field="author" if req.author is not None else "campaign_id",
+            )
         await self._rate_limit(principal)
         org_id = principal.organization_id
         async with self.ctx.store.unit_of_work(principal, readonly=True) as uow:
@@ -168,13 +201,17 @@ class GenerationService:
         post: Post | UUID,
         *,
         timeout: float = 120.0,
-        poll_interval: float = 0.5,
+        poll_interval: float | None = None,
         on_status: Callable[[Post], None] | None = None,
     ) -> Post:
         """Wait until the post has left ``requested``/``generating``, or ``timeout`` passes.
 
-        Pass the :class:`Post` that :meth:`request` returned to save a first read.
+        Pass the :class:`Post` that :meth:`request` returned to save a first read. The notifier
+        wakes the wait when the job finishes, here or in another process; the store is read
+        every ``poll_interval`` seconds (``GHOSTART_WAIT_POLL_SECONDS``) in case no signal comes.
         """
+        if poll_interval is None:
+            poll_interval = self.ctx.settings.wait_poll_seconds
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         last: PostStatus | None = None
@@ -187,7 +224,7 @@ class GenerationService:
             remaining = deadline - loop.time()
             if current.status not in _WAITING or remaining <= 0:
                 return current
-            # Woken at once by an in-process worker; a worker elsewhere is seen by polling.
+            # Woken at once by a worker here or (through the broadcast) elsewhere; else by polling.
             subject = current.generation_id or current.id
             with self.ctx.notifier.waiting(subject) as event, contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(min(poll_interval, remaining)):
@@ -222,22 +259,7 @@ class GenerationService:
 
     @staticmethod
     async def _voice(uow: UnitOfWork, org_id: UUID, voice_id: UUID | None) -> BrandVoice:
-        # A voice found proves the organization exists; only a miss needs the second look.
-        voice: BrandVoice | None = None
-        if voice_id is not None:
-            voice = await uow.brand_voices.get(org_id, voice_id)
-        else:
-            voices = await uow.brand_voices.list(org_id, limit=1)
-            voice = voices[0] if voices else None
-        if voice is not None:
-            return voice
-        if await uow.organizations.get(org_id) is None:
-            raise NotFound(f"organization {org_id} not found")
-        if voice_id is not None:
-            raise NotFound(f"brand voice {voice_id} not found")
-        raise InvalidInput(
-            "the organization has no brand voice yet; create one first", field="brand_voice_id"
-        )
+        return await brand_voice_for(uow, org_id, voice_id)
 
     async def _cache_get(self, fp: str) -> dict[str, Any] | None:
         try:

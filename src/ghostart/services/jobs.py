@@ -61,7 +61,10 @@ class JobHandler(Protocol):
         ...
 
     async def on_failed(self, uow: UnitOfWork, job: Job, error: str) -> list[DomainEvent]:
-        """Mark the job's subject failed (in the worker's transaction); return events to emit."""
+        """Mark the job's subject failed (in the worker's transaction); return events to emit.
+
+        The worker wakes the waiters of ``job.subject_id`` once the transaction is committed.
+        """
         ...
 
 
@@ -182,7 +185,8 @@ class GenerateHandler:
 
         Unlike :meth:`on_failed`, the posts never become ``failed`` (which a member may retry):
         the reason stays on them until the author writes their own text. What the attempt cost
-        is recorded like any generation's usage.
+        stays on the failed generation's row; the usage ledger (what the usage summary sums)
+        holds succeeded generations only.
         """
         ctx = self.ctx
         now = ctx.clock.now()
@@ -208,8 +212,6 @@ class GenerateHandler:
                     }
                 )
             )
-            if usage.prompt_tokens or usage.completion_tokens or usage.cost_usd:
-                await uow.usage.record(generation.organization_id, generation.id, usage, at=now)
             posts = await self._move_posts(
                 uow,
                 generation.id,
@@ -253,8 +255,7 @@ class GenerateHandler:
             (PostStatus.REQUESTED, PostStatus.GENERATING),
             {"status": PostStatus.FAILED, "error": error},
         )
-        self.ctx.notifier.notify(generation.id)
-        return [
+        return [  # the worker notifies waiters once this is committed
             DomainEvent(
                 name=EventName.CONTENT_FAILED,
                 organization_id=generation.organization_id,

@@ -55,21 +55,34 @@ class ProfileService:
         *,
         name: str | Literal[_Unset.UNSET] | None = UNSET,
         timezone: str | Literal[_Unset.UNSET] = UNSET,
+        headline: str | Literal[_Unset.UNSET] | None = UNSET,
+        about: str | Literal[_Unset.UNSET] | None = UNSET,
+        joins_campaigns: bool | Literal[_Unset.UNSET] = UNSET,
     ) -> User:
-        """Change the name (``None`` clears it) and the IANA time zone; what is not given stays."""
-        given: dict[str, Any] = {
-            field: value
-            for field, value in (("name", name), ("timezone", timezone))
-            if value is not UNSET
+        """Change the profile; what is not given stays.
+
+        ``name``, ``headline`` and ``about`` (``None`` clears each) and ``joins_campaigns``
+        (``False`` opts out of advocacy campaigns) shape campaign variants; ``timezone`` is an
+        IANA name.
+        """
+        fields = {
+            "name": name,
+            "timezone": timezone,
+            "headline": headline,
+            "about": about,
+            "joins_campaigns": joins_campaigns,
         }
-        if "timezone" in given and given["timezone"] is None:
-            raise InvalidInput(
-                "timezone can not be cleared; give an IANA name such as 'UTC'", field="timezone"
-            )
+        given: dict[str, Any] = {f: value for f, value in fields.items() if value is not UNSET}
+        for field in ("timezone", "joins_campaigns"):
+            if field in given and given[field] is None:
+                raise InvalidInput(f"{field} can not be cleared", field=field)
+        if "joins_campaigns" in given and not isinstance(given["joins_campaigns"], bool):
+            raise InvalidInput("joins_campaigns must be true or false", field="joins_campaigns")
         # Validated by the model itself, so the rules are the ones every stored user obeys.
         checked = User.parse(given).model_dump(include=set(given))
-        if "name" in checked and checked["name"] == "":
-            raise InvalidInput("name must not be blank; send null to clear it", field="name")
+        for field in ("name", "headline", "about"):
+            if field in checked and checked[field] == "":
+                raise InvalidInput(f"{field} must not be blank; send null to clear it", field=field)
         before, after = await self._change(user_id, lambda user: user.model_copy(update=checked))
         changed = sorted(f for f in checked if getattr(before, f) != getattr(after, f))
         if changed:

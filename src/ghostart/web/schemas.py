@@ -44,6 +44,9 @@ class UserOut(Out):
     email: str | None
     name: str | None
     timezone: str = Field(description="IANA time zone, e.g. Europe/Paris")
+    headline: str | None = Field(description="their role in their own words")
+    about: str | None
+    joins_campaigns: bool = Field(description="gets a variant of advocacy campaigns to post")
 
     @classmethod
     def of(cls, user: User) -> UserOut:
@@ -52,6 +55,9 @@ class UserOut(Out):
             email=str(user.email) if user.email else None,
             name=user.name,
             timezone=user.timezone,
+            headline=user.headline,
+            about=user.about,
+            joins_campaigns=user.joins_campaigns,
         )
 
 
@@ -122,6 +128,7 @@ class PostOut(Out):
     id: UUID
     author_id: UUID
     brand_voice_id: UUID | None
+    campaign_id: UUID | None = Field(description="the campaign this post is a variant of")
     status: str
     body: str | None
     request: dict[str, Any] | None

@@ -96,7 +96,9 @@ async def test_flagged_content_leaves_the_post_rejected_without_its_text(app: Gh
     [failed] = [e for e in events.events if e.name == "content.failed"]
     assert failed.payload["rejected"] is True and failed.payload["categories"] == ["harassment"]
     quota = await app.generation.quota(member)
-    assert quota["prompt_tokens"] == 812  # what the rejected attempt cost is still counted
+    # What the rejected attempt cost stays on its generation (812 tokens, above), out of the
+    # usage ledger, which holds succeeded generations only.
+    assert quota["prompt_tokens"] == 0
     # The author may write their own text: the post goes back to draft.
     edited = await app.posts.edit(member, post.id, "My own words about the market.")
     assert edited.status is PostStatus.DRAFT and edited.error is None

@@ -18,20 +18,28 @@ from ghostart_openai.generator import OpenAIGenerator
 from ghostart_openai.testing import chat_completion, moderation, post_json
 
 
-def _topic_of(request: httpx.Request) -> str:
-    """The topic inside the <request> data block of the request's user message."""
+def _request_of(request: httpx.Request) -> dict[str, str]:
+    """The <request> data block of the request's user message."""
     messages = json.loads(request.content)["messages"]
     block = re.search(r"<request>\n(.*?)\n</request>", messages[1]["content"], re.DOTALL)
     assert block is not None, "the user message has no <request> block"
-    return str(json.loads(block.group(1))["topic"])
+    data: dict[str, str] = json.loads(block.group(1))
+    return data
 
 
 def _answer_about_the_topic(request: httpx.Request) -> httpx.Response:
-    topic = " ".join(_topic_of(request).split())[:200]
+    """A model that writes about the request's topic and, when asked to, includes its link."""
+    asked = _request_of(request)
+    topic = " ".join(asked["topic"].split())[:200]
+    link = asked.get("link")
     return httpx.Response(
         200,
         json=chat_completion(
-            post_json(hook=f"What I learned about {topic}.", body="Three short paragraphs.")
+            post_json(
+                hook=f"What I learned about {topic}.",
+                body="Three short paragraphs.",
+                call_to_action=f"Read more: {link}" if link else None,
+            )
         ),
     )
 

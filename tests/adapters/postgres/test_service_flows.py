@@ -23,6 +23,7 @@ from ghostart.app import Ghostart
 from ghostart.errors import NotFound
 from ghostart.models import Permission, PostStatus, Role
 from ghostart.testing import CountingGenerator
+from tests.campaign_support import add_employees, as_employee, settle
 from tests.support import Team, make_settings, make_team
 
 
@@ -115,3 +116,39 @@ async def test_one_organization_never_reaches_another_through_the_services(
         await app.generation.get(forged, post.id)
     assert await app.posts.list(forged) == []
     assert await app.posts.list(other.admin) == []
+
+
+async def test_a_campaign_as_its_callers(app: Ghostart, team: Team) -> None:
+    # Started as the brand creator (variants for colleagues, in one transaction under the
+    # policies), drafted by the worker, read back by an employee, published, summed per month.
+    employees = await add_employees(app, team, 3)
+    launch = await app.campaigns.create(
+        team.creator,
+        {"name": "Launch", "message": "Our EU region is live", "link": "https://example.com/eu"},
+        participants=[u.id for u in employees],
+    )
+    report = await settle(app, team.creator, launch.campaign.id)
+    assert report.counts == {PostStatus.DRAFT: 3}
+    first = as_employee(team, employees[0].id)
+    [mine] = (await app.campaigns.get(first, launch.campaign.id)).variants
+    post = await app.generation.get(first, mine.post_id)
+    assert post.body and "https://example.com/eu" in post.body
+    await app.posts.submit(first, post.id)
+    await app.posts.approve(team.creator, post.id)
+    await app.posts.publish_now(first, post.id)
+    for _ in range(200):
+        report = await app.campaigns.get(team.admin, launch.campaign.id)
+        if report.published:
+            break
+        await asyncio.sleep(0.05)
+    assert report.published == [employees[0].id]
+    [summary] = await app.campaigns.list(first)
+    assert summary.counts == {PostStatus.PUBLISHED: 1}
+    usage = await app.usage.summary(team.creator, months=1)
+    assert usage["months"][0]["generations"] == 3
+    # A forged organization id reaches nothing of it.
+    other = await make_team(app, "Initech")
+    forged = other.admin.model_copy(update={"organization_id": team.org.id})
+    with pytest.raises(NotFound):
+        await app.campaigns.get(forged, launch.campaign.id)
+    assert await app.campaigns.list(forged) == []

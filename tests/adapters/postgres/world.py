@@ -2,8 +2,8 @@
 
 ``seed`` writes, as the system: organizations A and B, each with an admin, a brand creator and an
 employee; ``both`` (an employee of A and the admin of B), ``outsider`` (in no organization); and
-in each organization a brand voice, a generation, a post by every member, a job, a usage record,
-a secret and an API key.
+in each organization a brand voice, a generation, a campaign, a post by every member (the
+employee's is a variant of the campaign), a job, a usage record, a secret and an API key.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 from ghostart.models import (
     ApiKey,
     BrandVoice,
+    Campaign,
     ContentRequest,
     Generation,
     Job,
@@ -168,6 +169,14 @@ async def _tenant(store: Store, name: str, extra: dict[UUID, tuple[User, Role]])
         model="offline",
         created_at=T0,
     )
+    campaign = Campaign(
+        organization_id=org.id,
+        created_by=tenant.creator.id,
+        name=f"{name} launch",
+        message="Our new region is live",
+        brand_voice_id=voice.id,
+        created_at=T0,
+    )
     async with store.unit_of_work() as uow:
         await uow.organizations.add(org)
         for user, role in people.values():
@@ -179,6 +188,7 @@ async def _tenant(store: Store, name: str, extra: dict[UUID, tuple[User, Role]])
             tenant.members[user.id] = role
         await uow.brand_voices.add(voice)
         await uow.generations.add_or_join(generation)
+        await uow.campaigns.add(campaign)
         for i, (user, _) in enumerate(people.values()):
             await uow.posts.add(
                 Post(
@@ -186,6 +196,7 @@ async def _tenant(store: Store, name: str, extra: dict[UUID, tuple[User, Role]])
                     author_id=user.id,
                     brand_voice_id=voice.id,
                     generation_id=generation.id,
+                    campaign_id=campaign.id if user.id == tenant.employee.id else None,
                     body=f"{name}: a post by {user.name}",
                     created_at=T0 + timedelta(minutes=i),
                 )

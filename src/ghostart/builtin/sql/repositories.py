@@ -15,9 +15,11 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import IntegrityError
 
 from ghostart.builtin.sql import tables as t
+from ghostart.builtin.sql.campaigns import SQLCampaigns
 from ghostart.builtin.sql.connection import SQLConnection
 from ghostart.builtin.sql.prepared import hot
 from ghostart.builtin.sql.types import UTCDateTime
+from ghostart.builtin.sql.usage import usage_by_month
 from ghostart.errors import Conflict, NotFound
 from ghostart.models import (
     ApiKey,
@@ -28,6 +30,7 @@ from ghostart.models import (
     Job,
     JobStatus,
     Membership,
+    MonthlyUsage,
     Organization,
     OrganizationSettings,
     Post,
@@ -161,11 +164,14 @@ class _Q:
     # INSERT ... ON CONFLICT DO NOTHING, per dialect: no savepoint, no exception on a duplicate.
     # ``preserve_rowcount``: SQLAlchemy only promises an INSERT's rowcount when asked (psycopg
     # reports -1 otherwise), and 0 or 1 here says whether the generation was new.
+    # The partial index's predicate is written out, not bound: once PostgreSQL plans a prepared
+    # statement generically (from its sixth run), it can not match ``status IN ($1, $2)`` to the
+    # index and every insert fails ("no unique or exclusion constraint matching").
     gen_insert_new = {
         name: module.insert(t.generations)
         .on_conflict_do_nothing(
             index_elements=["organization_id", "fingerprint"],
-            index_where=t.generations.c.status.in_(_LIVE),
+            index_where=sa.text(f"status IN ({', '.join(repr(status) for status in _LIVE)})"),
         )
         .execution_options(preserve_rowcount=True)
         for name, module in (("sqlite", sqlite_dialect), ("postgresql", postgresql_dialect))
@@ -250,6 +256,9 @@ class SQLUsers(_Repo):
             "timezone": user.timezone,
             # Keys this version does not know are part of the dump: they are written back as read.
             "email_preferences": user.email_preferences.model_dump(mode="json"),
+            "headline": user.headline,
+            "about": user.about,
+            "joins_campaigns": user.joins_campaigns,
         }
 
     async def add(self, user: User) -> None:
@@ -498,6 +507,7 @@ class SQLPosts(_Repo):
                 "author_id",
                 "brand_voice_id",
                 "generation_id",
+                "campaign_id",
                 "reviewed_by",
                 "scheduled_at",
                 "published_at",
@@ -511,6 +521,7 @@ class SQLPosts(_Repo):
             "author_id": p.author_id,
             "brand_voice_id": p.brand_voice_id,
             "generation_id": p.generation_id,
+            "campaign_id": p.campaign_id,
             "reviewed_by": p.reviewed_by,
             "scheduled_at": p.scheduled_at,
             "published_at": p.published_at,
@@ -559,7 +570,8 @@ class SQLPosts(_Repo):
 
     async def update(self, post: Post, *, expected_revision: int) -> bool:
         values = self._values(post)
-        for key in ("id", "organization_id", "author_id", "created_at"):
+        # Fixed at creation (and, on PostgreSQL, not granted for UPDATE).
+        for key in ("id", "organization_id", "author_id", "campaign_id", "created_at"):
             del values[key]
         params = {"b_org": post.organization_id, "b_id": post.id, "b_expected": expected_revision}
         result = await self._conn.execute(_Q.post_update, values | params)
@@ -755,6 +767,11 @@ class SQLUsage(_Repo):
             cost_usd=Decimal(str(cost)),
         )
 
+    async def monthly(
+        self, organization_id: UUID, *, since: datetime, until: datetime
+    ) -> builtins.list[MonthlyUsage]:
+        return await usage_by_month(self._conn, organization_id, since=since, until=until)
+
 
 class SQLSecrets(_Repo):
     """Ciphertexts of values kept at rest."""
@@ -901,3 +918,4 @@ class SQLUnitOfWork:
         self.usage = SQLUsage(conn)
         self.secrets = SQLSecrets(conn)
         self.api_keys = SQLApiKeys(conn)
+        self.campaigns = SQLCampaigns(conn)

@@ -9,6 +9,7 @@ from ghostart.builtin.sql.types import JSONType, UTCDateTime
 __all__ = [
     "api_keys",
     "brand_voices",
+    "campaigns",
     "generations",
     "jobs",
     "metadata",
@@ -62,6 +63,10 @@ users = sa.Table(
     sa.Column("timezone", sa.Text, nullable=False, server_default=sa.text("'UTC'")),
     # Optional email categories (EmailPreferences); keys unknown to a version are kept as they are.
     sa.Column("email_preferences", JSONType, nullable=False, server_default=sa.text("'{}'")),
+    # What gives a campaign variant its author's angle, and whether they take part at all.
+    sa.Column("headline", sa.Text, nullable=True),
+    sa.Column("about", sa.Text, nullable=True),
+    sa.Column("joins_campaigns", sa.Boolean, nullable=False, server_default=sa.true()),
 )
 
 user_organizations = sa.Table(
@@ -134,6 +139,8 @@ posts = sa.Table(
     sa.Column("author_id", sa.Uuid, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     sa.Column("brand_voice_id", sa.Uuid, nullable=True),
     sa.Column("generation_id", sa.Uuid, sa.ForeignKey("generations.id"), nullable=True, index=True),
+    # No foreign key (as brand_voice_id): adding one on SQLite would rebuild the posts table.
+    sa.Column("campaign_id", sa.Uuid, nullable=True),
     sa.Column("request", JSONType, nullable=True),
     sa.Column("body", sa.Text, nullable=True),
     sa.Column("status", sa.Text, nullable=False),
@@ -155,6 +162,39 @@ posts = sa.Table(
     sa.Index("ix_posts_org_created", "organization_id", "created_at", "id"),
     sa.Index("ix_posts_org_author_created", "organization_id", "author_id", "created_at", "id"),
     sa.Index("ix_posts_org_status_created", "organization_id", "status", "created_at", "id"),
+    # A campaign's variants (partial: most posts belong to no campaign).
+    sa.Index(
+        "ix_posts_campaign",
+        "campaign_id",
+        sqlite_where=sa.text("campaign_id is not null"),
+        postgresql_where=sa.text("campaign_id is not null"),
+    ),
+)
+
+campaigns = sa.Table(
+    "campaigns",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column(
+        "organization_id",
+        sa.Uuid,
+        sa.ForeignKey("organizations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("created_by", sa.Uuid, sa.ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("link", sa.Text, nullable=True),
+    sa.Column("goal", sa.Text, nullable=True),
+    sa.Column("call_to_action", sa.Text, nullable=True),
+    sa.Column("format", sa.Text, nullable=False),
+    sa.Column("length", sa.Text, nullable=False),
+    sa.Column("language", sa.Text, nullable=False),
+    sa.Column("brand_voice_id", sa.Uuid, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    # Newest-first pages per organization (keyset on created_at, id); serves the RLS filter too.
+    sa.Index("ix_campaigns_org_created", "organization_id", "created_at", "id"),
+    sa.Index("ix_campaigns_created_by", "created_by"),
 )
 
 jobs = sa.Table(
@@ -195,7 +235,9 @@ usage_records = sa.Table(
     sa.Column("generation_id", sa.Uuid, nullable=False, unique=True),
     sa.Column("prompt_tokens", sa.Integer, nullable=False),
     sa.Column("completion_tokens", sa.Integer, nullable=False),
-    sa.Column("cost_usd", sa.Numeric(12, 6), nullable=False),
+    # Ten decimals: a generation's cost (tokens x a price per million) is kept whole, so that a
+    # month's sum is exactly the sum of its generations' costs.
+    sa.Column("cost_usd", sa.Numeric(20, 10), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index("ix_usage_records_org_created", "organization_id", "created_at"),
 )

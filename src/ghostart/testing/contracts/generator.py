@@ -18,6 +18,7 @@ import pytest
 
 from ghostart.models import (
     LINKEDIN_MAX_CHARS,
+    AuthorContext,
     BrandVoice,
     ContentRequest,
     Draft,
@@ -76,3 +77,26 @@ class GeneratorContract:
             *(generator.generate(_voice(), ContentRequest(topic=t)) for t in topics)
         )
         assert len(drafts) == 8 and all(d.body for d in drafts)
+
+    async def test_a_campaign_variant_fits_and_carries_its_link(self, generator: Generator) -> None:
+        link = "https://example.com/Launch?utm_source=linkedin&utm_campaign=EU"
+        author = AuthorContext(
+            user_id=uuid4(),
+            name="Ada",
+            headline="Staff engineer, payments",
+            about="I keep checkout fast.",
+            past_posts=("What on-call taught me about sleep.",),
+            variant=7,
+        )
+        request = ContentRequest(
+            topic="Our EU region is live",
+            format=PostFormat.ANNOUNCEMENT,
+            length=PostLength.SHORT,
+            goal="sign-ups for the launch webinar",
+            link=link,
+            author=author,
+            campaign_id=uuid4(),
+        )
+        draft = await generator.generate(_voice(), request)
+        assert 0 < len(draft.body) <= LINKEDIN_MAX_CHARS
+        assert link in draft.body, "a campaign's link must reach the draft exactly as given"

@@ -16,7 +16,8 @@ visibility timeout, and ``visibility_timeout``, that timeout in seconds (0.1 to 
             yield queue
             await queue.aclose()
 
-Timing is checked with real sleeps, a few times the visibility timeout at most.
+Timing is checked with real sleeps, a few times the visibility timeout at most. The
+``receive_many`` tests run only for a :class:`~ghostart.ports.queue.BatchQueue`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from collections import Counter
 
 import pytest
 
-from ghostart.ports.queue import Delivery, Queue
+from ghostart.ports.queue import BatchQueue, Delivery, Queue
 
 __all__ = ["QueueContract"]
 
@@ -225,3 +226,68 @@ class QueueContract:
             await asyncio.gather(*consumers)
         assert set(acked) == job_ids
         assert max(acked.values()) == 1
+
+    async def test_receive_many_hands_out_each_id_once(self, queue: Queue) -> None:
+        batch = _batch_queue(queue)
+        job_ids = {uuid.uuid4() for _ in range(7)}
+        for job_id in job_ids:
+            await batch.enqueue(job_id)
+        first = await batch.receive_many(3, timeout=1.0)
+        assert 1 <= len(first) <= 3
+        deliveries = list(first)
+        while len(deliveries) < len(job_ids):
+            more = await batch.receive_many(10, timeout=1.0)
+            assert more, "ids went missing"
+            deliveries += more
+        assert sorted(str(d.job_id) for d in deliveries) == sorted(str(j) for j in job_ids)
+        assert {d.attempt for d in deliveries} == {1}
+        assert len({d.receipt for d in deliveries}) == len(deliveries)
+        assert await batch.receive_many(10, timeout=GLANCE) == []
+        for delivery in deliveries:
+            await batch.ack(delivery)
+        assert await batch.receive(timeout=GLANCE) is None
+
+    async def test_receive_many_waits_then_times_out(self, queue: Queue) -> None:
+        batch = _batch_queue(queue)
+        started = time.monotonic()
+        assert await batch.receive_many(5, timeout=0.2) == []
+        assert 0.2 - 0.02 <= time.monotonic() - started < 0.2 + MARGIN
+        job_id = uuid.uuid4()
+        waiting = asyncio.create_task(batch.receive_many(5, timeout=3))
+        await asyncio.sleep(GLANCE)
+        await batch.enqueue(job_id)
+        deliveries = await asyncio.wait_for(waiting, timeout=1)
+        assert [d.job_id for d in deliveries] == [job_id]
+        await batch.ack(deliveries[0])
+
+    async def test_receive_many_deliveries_lapse_like_receives(
+        self, queue: Queue, vt: float
+    ) -> None:
+        batch = _batch_queue(queue)
+        job_ids = {uuid.uuid4(), uuid.uuid4()}
+        for job_id in job_ids:
+            await batch.enqueue(job_id)
+        first: list[Delivery] = []
+        while len(first) < 2:
+            more = await batch.receive_many(2, timeout=1.0)
+            assert more
+            first += more
+        assert await batch.receive_many(2, timeout=GLANCE) == [], "received ids must be hidden"
+        again: list[Delivery] = []
+        while len(again) < 2:
+            more = await batch.receive_many(2, timeout=vt + 1)
+            assert more, "unacked ids must come back after the visibility timeout"
+            again += more
+        assert {d.job_id for d in again} == job_ids
+        assert {d.attempt for d in again} == {2}
+        for delivery in first:
+            await batch.ack(delivery)  # stale: does nothing
+        for delivery in again:
+            await batch.ack(delivery)
+        assert await batch.receive(timeout=vt + MARGIN) is None
+
+
+def _batch_queue(queue: Queue) -> BatchQueue:
+    if not isinstance(queue, BatchQueue):
+        pytest.skip("not a BatchQueue (receive_many is optional)")
+    return queue

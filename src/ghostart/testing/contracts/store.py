@@ -43,6 +43,7 @@ from ghostart.models import (
     User,
 )
 from ghostart.ports.store import Store
+from ghostart.testing.contracts.store_campaigns import CampaignStoreContract
 
 __all__ = ["StoreContract"]
 
@@ -98,8 +99,8 @@ def _job(org: Organization | None, **kw: object) -> Job:
     )
 
 
-class StoreContract:
-    """Tests every Store adapter must pass."""
+class StoreContract(CampaignStoreContract):
+    """Tests every Store adapter must pass (campaigns and monthly usage: the base class)."""
 
     pytestmark = [pytest.mark.asyncio]
 

@@ -28,6 +28,21 @@ class ProfileChanges(_In):
     timezone: TimeZoneName | None = Field(
         default=None, description="IANA time zone, e.g. Europe/Paris (can not be null)"
     )
+    headline: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="your role in your own words; campaign variants draw on it (null clears it)",
+    )
+    about: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1000,
+        description="a few sentences about your work, for the same purpose (null clears it)",
+    )
+    joins_campaigns: StrictBool | None = Field(
+        default=None, description="false: no variants of advocacy campaigns (can not be null)"
+    )
 
 
 class EmailPreferenceChanges(_In):
@@ -51,7 +66,7 @@ async def me(request: Request, user: CurrentUser) -> dict[str, Any]:
 
 @router.patch("")
 async def update_me(request: Request, user: CurrentUser, body: ProfileChanges) -> UserOut:
-    """Change the caller's name or time zone; returns the user as changed."""
+    """Change the caller's profile; returns the user as changed."""
     changes = body.model_dump(exclude_unset=True)
     updated = await ghostart_of(request).profiles.update_profile(user.id, **changes)
     return UserOut.of(updated)

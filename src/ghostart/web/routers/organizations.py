@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from ghostart.errors import InvalidInput
 from ghostart.models import BrandVoiceSpec, OrganizationSettings, Role
+from ghostart.services.usage import MAX_MONTHS
 from ghostart.web.auth import CurrentUser, OrgPrincipal
 from ghostart.web.routers._common import ORG, ghostart_of
 from ghostart.web.schemas import BrandVoiceOut, MemberOut, OrganizationOut
@@ -150,6 +151,16 @@ async def delete_voice(request: Request, principal: OrgPrincipal, voice_id: UUID
 
 
 @router.get(ORG + "/usage", tags=["billing"])
-async def usage(request: Request, principal: OrgPrincipal) -> dict[str, Any]:
-    """This month's generations against the plan (and tokens and cost, for admins)."""
-    return dict(await ghostart_of(request).generation.quota(principal))
+async def usage(
+    request: Request,
+    principal: OrgPrincipal,
+    months: Annotated[
+        int, Query(ge=1, le=MAX_MONTHS, description="how many calendar months to list")
+    ] = 12,
+) -> dict[str, Any]:
+    """This month's generations against the plan, and (brand creators, admins) tokens and cost.
+
+    Tokens and cost are this month's and, in ``months``, each month's (oldest first): the sums
+    of the generations that succeeded in it.
+    """
+    return await ghostart_of(request).usage.summary(principal, months=months)
