@@ -30,6 +30,11 @@ class EventName:
     USER_PROFILE_UPDATED = "user.profile_updated"
     USER_EMAIL_PREFERENCES_CHANGED = "user.email_preferences_changed"
     BILLING_PLAN_CHANGED = "billing.plan_changed"
+    BILLING_PAYMENT_FAILED = "billing.payment_failed"
+    BILLING_TRIAL_ENDING = "billing.trial_ending"
+    LINKEDIN_CONNECTED = "linkedin.connection.connected"
+    LINKEDIN_NEEDS_RECONNECT = "linkedin.connection.needs_reconnect"
+    LINKEDIN_EXPIRING = "linkedin.connection.expiring"
     CAMPAIGN_CREATED = "campaign.created"
 
 

@@ -1,0 +1,24 @@
+"""billing: billing webhook events and billing states (issue 8)
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-04
+
+Reserved in the chain so that the adapters' core storage can be built side by side; it changes
+nothing until its tables are written here.
+"""
+
+from __future__ import annotations
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Nothing yet."""
+
+
+def downgrade() -> None:
+    """Nothing yet."""

@@ -1,0 +1,24 @@
+"""analytics: usage analytics events (issue 10)
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-04
+
+Reserved in the chain so that the adapters' core storage can be built side by side; it changes
+nothing until its tables are written here.
+"""
+
+from __future__ import annotations
+
+revision = "0011"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Nothing yet."""
+
+
+def downgrade() -> None:
+    """Nothing yet."""
