@@ -23,6 +23,7 @@ import contextlib
 import importlib.metadata
 import json
 import logging
+import os
 import sys
 import time
 import uuid
@@ -32,6 +33,8 @@ from typing import Any
 
 #: Jobs of the warm-up round.
 WARMUP = 500
+#: Seconds a library's worker gets to stop after a round (its time is taken before).
+STOP_GRACE = 5.0
 
 
 @dataclass
@@ -318,45 +321,57 @@ async def run_saq(args: argparse.Namespace) -> tuple[str, list[Round]]:
 
 
 async def run_taskiq(args: argparse.Namespace) -> tuple[str, list[Round]]:
-    """taskiq-redis's ``RedisStreamBroker`` (consumer group, acks) and taskiq's receiver."""
+    """taskiq-redis's ``RedisStreamBroker`` (consumer group, acks) and taskiq's receiver.
+
+    Seen here with taskiq-redis 1.2.4 on redis-py 8.2 (with hiredis or without): now and then,
+    as the receiver stops, its blocking XREADGROUP (BLOCK 2 s, no socket timeout) never
+    returns, and neither the receiver nor the broker's connection pool recovers. Each round
+    therefore gets a broker of its own, the receiver gets ``STOP_GRACE`` seconds to stop once
+    the round's time is taken, and ``main`` ends the process without waiting for stuck tasks.
+    """
     from taskiq.receiver import Receiver
     from taskiq_redis import RedisStreamBroker
 
-    broker = RedisStreamBroker(
-        args.url, queue_name=args.name, consumer_group_name=f"{args.name}:group"
-    )
-    broker.is_worker_process = True  # as taskiq's worker sets it
+    async def one_round(jobs: int, number: int) -> Round:
+        name = f"{args.name}-{number}"
+        broker = RedisStreamBroker(args.url, queue_name=name, consumer_group_name=f"{name}:group")
+        broker.is_worker_process = True  # as taskiq's worker sets it
 
-    @broker.task(task_name="noop")
-    async def noop() -> None:
-        await _noop()
+        @broker.task(task_name="noop")
+        async def noop() -> None:
+            await _noop()
 
-    await broker.startup()
+        await broker.startup()
 
-    async def enqueue(i: int) -> None:
-        await noop.kiq()
+        async def enqueue(i: int) -> None:
+            await noop.kiq()
 
-    async def start(finish: Finish) -> Callable[[], Awaitable[None]]:
-        class CountingReceiver(Receiver):
-            async def callback(self, message: Any, raise_err: bool = False) -> None:
-                await super().callback(message, raise_err)  # runs, then acks
-                finish.tick()
+        async def start(finish: Finish) -> Callable[[], Awaitable[None]]:
+            class CountingReceiver(Receiver):
+                async def callback(self, message: Any, raise_err: bool = False) -> None:
+                    await super().callback(message, raise_err)  # runs, then acks
+                    finish.tick()
 
-        receiver = CountingReceiver(broker, max_async_tasks=args.concurrency, run_startup=False)
-        stopping = asyncio.Event()
-        task = asyncio.create_task(receiver.listen(stopping))
+            receiver = CountingReceiver(broker, max_async_tasks=args.concurrency, run_startup=False)
+            stopping = asyncio.Event()
+            task = asyncio.create_task(receiver.listen(stopping))
 
-        async def stop() -> None:
-            stopping.set()  # as taskiq's worker stops: no new deliveries, running ones end
-            await task
+            async def stop() -> None:
+                stopping.set()  # as taskiq's worker stops: no new deliveries, running ones end
+                try:
+                    await asyncio.wait_for(asyncio.shield(task), STOP_GRACE)
+                except TimeoutError:
+                    print(f"taskiq: the receiver did not stop in {STOP_GRACE} s", file=sys.stderr)
+                    task.cancel()
 
-        return stop
+            return stop
 
-    rounds = [
-        await _timed(jobs, args.producers, enqueue, start, args.timeout)
-        for jobs in (WARMUP, args.jobs)
-    ]
-    await broker.shutdown()
+        measured = await _timed(jobs, args.producers, enqueue, start, args.timeout)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(broker.shutdown(), STOP_GRACE)
+        return measured
+
+    rounds = [await one_round(jobs, n) for n, jobs in enumerate((WARMUP, args.jobs))]
     return f"RedisStreamBroker, Receiver(max_async_tasks={args.concurrency})", rounds
 
 
@@ -382,8 +397,11 @@ def main() -> None:
     args = parser.parse_args()
     args.producers = args.producers or args.concurrency
     logging.basicConfig(level=logging.WARNING)
+    # Not asyncio.run: it would wait for every task to end, and a library may leave one stuck
+    # (see run_taskiq). The process ends below without waiting for them.
+    loop = asyncio.new_event_loop()
     try:
-        config, rounds = asyncio.run(RUNNERS[args.library](args))
+        config, rounds = loop.run_until_complete(RUNNERS[args.library](args))
     finally:
         # Every key of every library here holds the run's unique name.
         asyncio.run(_delete_keys(args.url, f"*{args.name}*"))
@@ -401,7 +419,9 @@ def main() -> None:
         config=config,
         round=rounds[-1],
     )
-    print(json.dumps(asdict(report)))
+    print(json.dumps(asdict(report)), flush=True)
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
