@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -19,6 +20,7 @@ from typing import TypeVar
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from ghostart.errors import AuthExpired, RateLimited, TransientError
+from ghostart.observability.metrics import span
 from ghostart.ports import Monitor
 
 __all__ = ["RetryPolicy"]
@@ -51,6 +53,26 @@ class RetryPolicy:
         ceiling = min(self.max_backoff, self.initial_backoff * 2 ** max(0, attempt - 1))
         return self.rng.uniform(ceiling / 2, ceiling)
 
+    def _timed(self, fn: Callable[[], Awaitable[T]], operation: str) -> Callable[[], Awaitable[T]]:
+        monitor = self.monitor
+        if monitor is None:
+            return fn
+
+        async def timed() -> T:
+            started, outcome = time.perf_counter(), "error"
+            try:
+                with span(monitor, "provider.call", operation, operation=operation):
+                    result = await fn()
+                outcome = "ok"
+                return result
+            finally:
+                elapsed = time.perf_counter() - started
+                monitor.observe(
+                    "ghostart.provider.seconds", elapsed, operation=operation, outcome=outcome
+                )
+
+        return timed
+
     async def call(
         self,
         fn: Callable[[], Awaitable[T]],
@@ -58,7 +80,12 @@ class RetryPolicy:
         operation: str,
         refresh_auth: Callable[[], Awaitable[None]] | None = None,
     ) -> T:
-        """Run ``fn`` under the policy; the last error is re-raised unchanged."""
+        """Run ``fn`` under the policy; the last error is re-raised unchanged.
+
+        Each attempt is timed (``ghostart.provider.seconds``) and, with a monitor that records
+        spans (Sentry), runs in a span of its own.
+        """
+        fn = self._timed(fn, operation)
         # The first attempt runs bare: nearly every call succeeds at once, and setting up
         # tenacity costs more than a call to a fast provider. A failure is then replayed as
         # tenacity's first attempt, so one set of rules below decides every retry.

@@ -142,10 +142,16 @@ async def org_principal(request: Request, organization_id: Annotated[UUID, Path(
     if caller.key_principal is not None:
         if caller.key_principal.organization_id != organization_id:
             raise NotFound(f"organization {organization_id} not found")
-        return caller.key_principal
-    assert caller.claims is not None
-    # A membership implies the user's row exists: no sign-in read on organization routes.
-    return await auth.app.organizations.principal_for(caller.claims.user_id, organization_id)
+        principal = caller.key_principal
+    else:
+        assert caller.claims is not None
+        # A membership implies the user's row exists: no sign-in read on organization routes.
+        principal = await auth.app.organizations.principal_for(
+            caller.claims.user_id, organization_id
+        )
+    # Usage analytics count the call as this principal's (ghostart.web.observability).
+    request.state.principal = principal
+    return principal
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -49,6 +49,10 @@ class WebSettings(BaseSettings):
     org_request_rate_limit: int = Field(default=600, ge=1)
     #: Failed API-key attempts per client address per minute before answers slow down.
     api_key_failures_per_minute: int = Field(default=10, ge=1)
+    #: Bearer token for ``GET /metrics``; unset: open in development, closed (404) in production.
+    metrics_token: SecretStr | None = None
+    #: Usage analytics of API calls and page views are written in batches this often (seconds).
+    analytics_flush_seconds: float = Field(default=2.0, gt=0, le=300)
 
     @field_validator("jwt_jwks_url", "jwt_issuer", "jwt_algorithms", mode="before")
     @classmethod

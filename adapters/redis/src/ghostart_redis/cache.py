@@ -123,6 +123,17 @@ class RedisCache:
         if error is not None:
             self._failed("open", error.__cause__ or error)
 
+    async def ping(self) -> None:
+        """PING the server, raising if it does not answer (health checks: reads fail soft).
+
+        Raises:
+            TransientError: Redis is unreachable.
+            ConfigurationError: Redis refused the credentials of the URL.
+        """
+        error = await self._conn.check("cache ping")
+        if error is not None:
+            raise error
+
     async def aclose(self) -> None:
         """Close the connections."""
         await self._conn.aclose()

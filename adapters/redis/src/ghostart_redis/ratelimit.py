@@ -104,6 +104,17 @@ class RedisRateLimiter:
         if error is not None:
             self._monitor.capture_exception(error, operation="rate_limiter.open", adapter="redis")
 
+    async def ping(self) -> None:
+        """PING the server, raising if it does not answer (health checks: reads fail soft).
+
+        Raises:
+            TransientError: Redis is unreachable.
+            ConfigurationError: Redis refused the credentials of the URL.
+        """
+        error = await self._conn.check("rate limiter ping")
+        if error is not None:
+            raise error
+
     async def aclose(self) -> None:
         """Close the connections."""
         await self._conn.aclose()
