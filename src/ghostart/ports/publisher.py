@@ -21,6 +21,10 @@ class PublishRequest(DomainModel):
     author_id: UUID
     body: str = Field(min_length=1, max_length=LINKEDIN_MAX_CHARS)
     idempotency_key: str = Field(min_length=1, max_length=255)
+    #: The publishing attempt (``post:{id}:r{revision}``, recorded with the post's move to
+    #: ``publishing``) and when it started: ``find`` ignores posts made before it.
+    attempt_id: str | None = Field(default=None, max_length=255)
+    attempt_started_at: datetime | None = None
 
 
 class Publication(DomainModel):

@@ -98,3 +98,32 @@ def test_the_package_exports_what_it_documents() -> None:
     assert ghostart_linkedin.__all__ == sorted(ghostart_linkedin.__all__)
     with pytest.raises(AttributeError):
         ghostart_linkedin.Nope  # noqa: B018
+
+
+async def test_inside_an_app_the_publisher_keeps_its_state_in_the_apps_store(
+    env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from ghostart.app import Ghostart
+    from ghostart.models import DomainEvent, EventName
+    from ghostart_linkedin.stored import StoreConnectionStore, StoreUsedStates
+    from tests.adapters.linkedin.wired import Recorder
+    from tests.support import make_settings
+
+    # No GHOSTART_SECRET_KEYS: an embedded app's own key (GHOSTART_HOME/secret.key) seals.
+    app = Ghostart.from_settings(make_settings(tmp_path, publisher="linkedin"))
+    try:
+        publisher = app.publisher
+        assert isinstance(publisher, LinkedInPublisher)
+        assert isinstance(publisher.tokens.store, StoreConnectionStore)
+        assert publisher.tokens.store.store is app.store
+        used = publisher.tokens.oauth._used
+        assert isinstance(used, StoreUsedStates) and used.store is app.store
+        assert publisher.tokens.oauth._box is app.secret_box
+        assert publisher.api.budget.limiter is app.rate_limiter
+        recorder = Recorder()
+        app.plugins.register(recorder, name="recorder")
+        event = DomainEvent(name=EventName.LINKEDIN_EXPIRING, payload={"user_id": "u"})
+        await publisher.tokens.emit(event)  # the app's emit: every plugin gets it
+        assert recorder.events == [event]
+    finally:
+        await app.aclose()

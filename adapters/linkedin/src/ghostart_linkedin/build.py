@@ -1,9 +1,8 @@
 """Putting the adapter together: one function, used by the plugin, the tests and the core.
 
 ``build_publisher`` wires the OAuth client, the token handling, the API calls and the
-publisher around the storage they are given. Until the core provides storage for connections
-and spent ``state`` nonces, the plugin passes the in-memory ones (see "Core storage (next
-step)" in docs/adapters/linkedin.md).
+publisher around the storage they are given: inside an app, the plugin passes the core
+store's (:mod:`ghostart_linkedin.stored`); tests and code outside an app, the in-memory ones.
 """
 
 from __future__ import annotations

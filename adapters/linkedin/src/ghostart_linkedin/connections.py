@@ -5,8 +5,9 @@
   ``version`` so that two workers refreshing at once do not clobber each other.
 - :class:`UsedStates`: the OAuth ``state`` nonces already spent, so a sign-in link works once.
 
-The in-memory implementations serve the tests and a single process. The core backs both with
-its store (see "Core storage (next step)" in docs/adapters/linkedin.md). The tokens in a
+The in-memory implementations serve the tests and code built outside an app; inside one, the
+core's store backs both (:mod:`ghostart_linkedin.stored`, "Storage" in
+docs/adapters/linkedin.md). The tokens in a
 :class:`Connection` are ciphertext from the core :class:`~ghostart.secretbox.SecretBox`; only
 :mod:`ghostart_linkedin.tokens` decrypts them.
 """
@@ -108,6 +109,10 @@ class ConnectionStore(Protocol):
         """Working connections whose access token expires before ``before``, soonest first."""
         ...
 
+    async def batch(self, *, after: ConnectionKey | None, limit: int) -> list[Connection]:
+        """Every connection in key order, after ``after`` (for re-sealing under a new key)."""
+        ...
+
 
 @runtime_checkable
 class UsedStates(Protocol):
@@ -118,8 +123,10 @@ class UsedStates(Protocol):
     refused as expired anyway, so the record may be dropped).
     """
 
-    async def claim(self, nonce: str, *, expires_at: datetime) -> bool:
-        """Spend ``nonce``; whether it was unspent."""
+    async def claim(
+        self, nonce: str, *, expires_at: datetime, organization_id: UUID, user_id: UUID
+    ) -> bool:
+        """Spend ``nonce`` (of ``user_id``'s sign-in link); whether it was unspent."""
         ...
 
 
@@ -162,6 +169,17 @@ class MemoryConnectionStore:
         ]
         return sorted(rows, key=lambda c: c.access_expires_at)[:limit]
 
+    async def batch(self, *, after: ConnectionKey | None, limit: int) -> list[Connection]:
+        """Every connection in key order, after ``after``."""
+        rows = sorted(self.rows.values(), key=lambda c: _order(c.key))
+        if after is not None:
+            rows = [c for c in rows if _order(c.key) > _order(after)]
+        return rows[:limit]
+
+
+def _order(key: ConnectionKey) -> tuple[str, str, str]:
+    return (key.organization_id.hex, key.user_id.hex, key.app)
+
 
 class MemoryUsedStates:
     """A :class:`UsedStates` in this process's memory; expired nonces are dropped as it goes."""
@@ -171,7 +189,9 @@ class MemoryUsedStates:
         self._spent: dict[str, datetime] = {}
         self._claims = 0
 
-    async def claim(self, nonce: str, *, expires_at: datetime) -> bool:
+    async def claim(
+        self, nonce: str, *, expires_at: datetime, organization_id: UUID, user_id: UUID
+    ) -> bool:
         """Spend ``nonce``; whether it was unspent."""
         self._claims += 1
         if self._claims % 256 == 0:  # memory stays bounded by the states of one TTL

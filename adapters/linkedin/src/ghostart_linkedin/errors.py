@@ -145,6 +145,8 @@ def map_response(
         return DuplicateContent(
             f"linkedin: the post is a duplicate of {existing or 'an earlier post'}",
             existing_id=existing,
+            # Where the existing post is seen (the Publication a caller records instead).
+            url=f"https://www.linkedin.com/feed/update/{existing}/" if existing else None,
             **details,
         )
     if status == 429:

@@ -21,6 +21,7 @@ import re
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
@@ -77,6 +78,9 @@ class FakeLinkedIn:
     routes: dict[str, respx.Route] = field(default_factory=dict)
     #: Set when a call is left hanging (``"hang_after"``).
     hanging: asyncio.Event = field(default_factory=asyncio.Event)
+    #: LinkedIn's clock: what ``createdAt`` and ``publishedAt`` of a new post say.
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    _created_ms: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         api, oauth = self.api_base_url, self.oauth_base_url
@@ -197,6 +201,7 @@ class FakeLinkedIn:
                 return httpx.Response(status, json=error)
         urn = f"urn:li:share:{next(self._ids)}"
         self.posts.append({"id": urn, **body})
+        self._created_ms[urn] = int(self.now().timestamp() * 1000)
         return httpx.Response(201, headers={"x-restli-id": urn})
 
     def _list(self, request: httpx.Request) -> httpx.Response:
@@ -206,7 +211,12 @@ class FakeLinkedIn:
             return error_response("access_denied")
         count = int(query.get("count", ["10"])[0])
         mine = [p for p in reversed(self.posts) if p["author"] == author][:count]
-        elements = [post_element(p["id"], p["author"], p["commentary"]) for p in mine]
+        elements = [
+            post_element(
+                p["id"], p["author"], p["commentary"], published_at_ms=self._created_ms[p["id"]]
+            )
+            for p in mine
+        ]
         return httpx.Response(
             200, json={"paging": {"start": 0, "count": count}, "elements": elements}
         )

@@ -167,6 +167,38 @@ class LinkedInOAuth:
 
     # -- step 2 -------------------------------------------------------------------------------
 
+    def peek_state(self, state: str | None) -> State:
+        """What ``state`` says, without checking whose it is, its age or spending it.
+
+        The callback learns from it which organization to check the caller's membership in;
+        :meth:`verify_state` then makes every check.
+
+        Raises:
+            InvalidState: Missing, or not sealed by us.
+        """
+        if not state:
+            raise InvalidState("missing")
+        try:
+            data = json.loads(self._box.decrypt(state, aad=_STATE_AAD))
+            if data["a"] not in ("member", "organization"):
+                raise ValueError(data["a"])
+            return State(
+                organization_id=UUID(data["o"]),
+                user_id=UUID(data["u"]),
+                app=data["a"],
+                nonce=str(data["n"]),
+                expires_at=datetime.fromtimestamp(int(data["x"]), tz=UTC),
+            )
+        except (SecretBoxError, ValueError, KeyError, TypeError):
+            raise InvalidState("tampered") from None
+
+    async def purge_states(self) -> int:
+        """Forget spent nonces whose state has expired, if the storage can (how many)."""
+        purge = getattr(self._used, "purge", None)
+        if purge is None:
+            return 0
+        return int(await purge(before=self._clock.now()))
+
     async def verify_state(
         self, state: str | None, *, organization_id: UUID, user_id: UUID
     ) -> State:
@@ -176,24 +208,18 @@ class LinkedInOAuth:
             InvalidState: Missing, tampered (or sealed by an unknown key), for another user,
                 expired, or used before.
         """
-        if not state:
-            raise InvalidState("missing")
-        try:
-            data = json.loads(self._box.decrypt(state, aad=_STATE_AAD))
-            parsed = State(
-                organization_id=UUID(data["o"]),
-                user_id=UUID(data["u"]),
-                app=data["a"],
-                nonce=str(data["n"]),
-                expires_at=datetime.fromtimestamp(int(data["x"]), tz=UTC),
-            )
-        except (SecretBoxError, ValueError, KeyError, TypeError):
-            raise InvalidState("tampered") from None
+        parsed = self.peek_state(state)
         if (parsed.organization_id, parsed.user_id) != (organization_id, user_id):
             raise InvalidState("other_user")
         if parsed.expires_at <= self._clock.now():
             raise InvalidState("expired")
-        if not await self._used.claim(parsed.nonce, expires_at=parsed.expires_at):
+        spent = await self._used.claim(
+            parsed.nonce,
+            expires_at=parsed.expires_at,
+            organization_id=parsed.organization_id,
+            user_id=parsed.user_id,
+        )
+        if not spent:
             raise InvalidState("reused")
         return parsed
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import quote
 from uuid import UUID
@@ -30,13 +30,14 @@ from uuid import UUID
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from ghostart.errors import PermanentError, TransientError
+from ghostart.errors import InvalidInput, PermanentError, TransientError
 from ghostart.ports import Clock, Monitor, Publication, PublishRequest
 from ghostart_linkedin import little
 from ghostart_linkedin.api import ApiSession, LinkedInAPI
 from ghostart_linkedin.connections import ConnectionKey
 from ghostart_linkedin.errors import PROVIDER, body_of
 from ghostart_linkedin.images import ImageUpload, upload_image
+from ghostart_linkedin.oauth import InvalidGrant
 from ghostart_linkedin.settings import AppKind, LinkedInSettings
 from ghostart_linkedin.tokens import Tokens
 
@@ -88,6 +89,11 @@ def post_url(urn: str) -> str:
 class LinkedInPublisher:
     """A :class:`~ghostart.ports.Publisher` on LinkedIn's Posts API."""
 
+    #: Seconds between two runs of :meth:`maintain`'s work.
+    MAINTAIN_EVERY = 3600.0
+    #: How far LinkedIn's clock may be behind ours when :meth:`find` dates a post.
+    FIND_SKEW = timedelta(minutes=10)
+
     def __init__(
         self,
         settings: LinkedInSettings,
@@ -104,6 +110,7 @@ class LinkedInPublisher:
         self._monitor = monitor
         self._sleep = sleep
         self._owns_http = owns_http
+        self._maintained_at: datetime | None = None
 
     @property
     def tokens(self) -> Tokens:
@@ -117,8 +124,12 @@ class LinkedInPublisher:
         return await self.publish_post(_as_post(request))
 
     async def find(self, request: PublishRequest) -> Publication | None:
-        """The author's recent post with this text, if an earlier attempt made it."""
-        return await self.find_post(_as_post(request))
+        """The author's recent post with this text, if an earlier attempt made it.
+
+        Posts LinkedIn dates before ``request.attempt_started_at`` (less ``FIND_SKEW``) are
+        not the attempt's: an older post with the same words is not taken for this one.
+        """
+        return await self.find_post(_as_post(request), not_before=request.attempt_started_at)
 
     # -- richer posts -------------------------------------------------------------------------
 
@@ -170,7 +181,9 @@ class LinkedInPublisher:
         log.info("published %s for user %s", urn, post.user_id)
         return Publication(external_id=urn, url=post_url(urn), published_at=self._clock.now())
 
-    async def find_post(self, post: LinkedInPost) -> Publication | None:
+    async def find_post(
+        self, post: LinkedInPost, *, not_before: datetime | None = None
+    ) -> Publication | None:
         """The author's recent post whose text is ``post``'s, if any.
 
         Reading a member's posts needs ``r_member_social``, which LinkedIn grants to approved
@@ -195,16 +208,25 @@ class LinkedInPublisher:
             if self._monitor is not None:
                 self._monitor.incr("ghostart.linkedin.find_forbidden", app=post.key.app)
             return None
+        earliest = None if not_before is None else not_before - self.FIND_SKEW
         for element in body_of(response).get("elements") or []:
             if not isinstance(element, dict) or not element.get("id"):
                 continue
-            if little.normalize(str(element.get("commentary") or "")) == wanted:
-                urn = str(element["id"])
-                when = element.get("publishedAt") or element.get("createdAt")
-                published = (
-                    datetime.fromtimestamp(int(when) / 1000, tz=UTC) if when else self._clock.now()
-                )
-                return Publication(external_id=urn, url=post_url(urn), published_at=published)
+            if little.normalize(str(element.get("commentary") or "")) != wanted:
+                continue
+            urn = str(element["id"])
+            when = element.get("createdAt") or element.get("publishedAt")
+            made = datetime.fromtimestamp(int(when) / 1000, tz=UTC) if when else None
+            if earliest is not None and made is not None and made < earliest:
+                log.info("%s has the same text but predates this attempt; not ours", urn)
+                continue
+            published = element.get("publishedAt") or when
+            published_at = (
+                datetime.fromtimestamp(int(published) / 1000, tz=UTC)
+                if published
+                else self._clock.now()
+            )
+            return Publication(external_id=urn, url=post_url(urn), published_at=published_at)
         return None
 
     async def delete(self, key: ConnectionKey, urn: str) -> None:
@@ -219,6 +241,80 @@ class LinkedInPublisher:
         except PermanentError as exc:
             if exc.status not in (404, 410):
                 raise
+
+    # -- connecting accounts and upkeep (the core's LinkedIn service and worker) --------------
+
+    def apps(self) -> tuple[AppKind, ...]:
+        """The LinkedIn apps configured here (``member``, and ``organization`` if set)."""
+        return tuple(self.tokens.oauth.apps)
+
+    def authorization_url(
+        self, *, organization_id: UUID, user_id: UUID, app: AppKind = "member"
+    ) -> str:
+        """Where to send ``user_id`` to grant access (a sealed, single-use ``state`` is in it)."""
+        return self.tokens.oauth.authorization_url(
+            organization_id=organization_id, user_id=user_id, app=app
+        )
+
+    def state_organization(self, state: str | None) -> UUID:
+        """The organization a callback's ``state`` was issued for (checked again on connect).
+
+        Raises:
+            InvalidState: Missing or not ours.
+        """
+        return self.tokens.oauth.peek_state(state).organization_id
+
+    async def complete(
+        self,
+        *,
+        organization_id: UUID,
+        user_id: UUID,
+        state: str | None,
+        code: str | None,
+        error: str | None = None,
+    ) -> None:
+        """Finish the OAuth callback for the signed-in user (see :meth:`Tokens.connect`).
+
+        Raises:
+            InvalidState: The ``state`` was refused (missing, forged, someone else's, expired,
+                reused).
+            InvalidInput: The member declined, or LinkedIn refused the code (expired or used:
+                the member connects again).
+        """
+        try:
+            await self.tokens.connect(
+                organization_id=organization_id,
+                user_id=user_id,
+                state=state,
+                code=code,
+                error=error,
+            )
+        except InvalidGrant as exc:
+            raise InvalidInput(
+                "LinkedIn refused the authorization code (expired or already used); connect again",
+                field="code",
+            ) from exc
+
+    async def rotate_tokens(self, *, batch_size: int = 100) -> dict[str, int]:
+        """Re-seal stored tokens under the primary key (``ghostart secrets rotate`` runs it)."""
+        return await self.tokens.rotate_all(batch_size=batch_size)
+
+    async def maintain(self) -> None:
+        """Periodic upkeep, at most every ``MAINTAIN_EVERY`` seconds however often called.
+
+        Sends the "expiring soon" reminders (once per token) and forgets spent OAuth states
+        that have expired. The core's worker calls it on every reconciliation.
+        """
+        now = self._clock.now()
+        if self._maintained_at is not None and (
+            (now - self._maintained_at).total_seconds() < self.MAINTAIN_EVERY
+        ):
+            return
+        self._maintained_at = now
+        reminded = await self.tokens.remind_expiring()
+        purged = await self.tokens.oauth.purge_states()
+        if reminded or purged:
+            log.info("linkedin upkeep: %d reminder(s), %d spent state(s) purged", reminded, purged)
 
     async def aclose(self) -> None:
         """Close the HTTP client if this publisher made it."""

@@ -36,7 +36,7 @@ __all__ = ["Credential", "EventSink", "LinkedInEvent", "Tokens"]
 
 log = logging.getLogger("ghostart.linkedin")
 
-#: Where events go: the app's ``emit`` once the core wires it (see docs/adapters/linkedin.md).
+#: Where events go: the app's ``emit`` (handed to the plugin on ``BuildContext.emit``).
 EventSink = Callable[[DomainEvent], Awaitable[None]]
 
 
@@ -77,7 +77,7 @@ class Tokens:
         self.settings = settings
         self.store = store
         self.oauth = oauth
-        #: Set to the app's ``emit`` by the composition root; logs until then.
+        #: The app's ``emit`` inside an app; without one, events are logged.
         self.emit: EventSink = emit or _log_event
         self._box = box
         self._clock = clock
@@ -238,6 +238,43 @@ class Tokens:
                 await self._event(LinkedInEvent.EXPIRING, reminded, reason=None)
                 sent += 1
         return sent
+
+    async def rotate_all(self, *, batch_size: int = 100) -> dict[str, int]:
+        """Re-seal every stored token not under the primary key of ``GHOSTART_SECRET_KEYS``.
+
+        Safe to stop and run again (rows already under the primary key are left alone); a row
+        changed meanwhile (a refresh, which seals under the primary key anyway) is a conflict.
+        Once ``failed`` is 0, keys other than the primary can be removed.
+
+        Returns:
+            ``scanned``, ``rotated``, ``up_to_date``, ``conflicts`` and ``failed`` (rows a
+            configured key does not open).
+        """
+        report = dict.fromkeys(("scanned", "rotated", "up_to_date", "conflicts", "failed"), 0)
+        after: ConnectionKey | None = None
+        while batch := await self.store.batch(after=after, limit=batch_size):
+            after = batch[-1].key
+            for connection in batch:
+                report["scanned"] += 1
+                update: dict[str, object] = {}
+                try:
+                    for name in ("access_token", "refresh_token"):
+                        sealed = getattr(connection, name)
+                        if sealed and self._box.needs_rotation(sealed):
+                            update[name] = self._box.rotate(sealed, aad=connection.key.aad(name))
+                except SecretBoxError:
+                    report["failed"] += 1
+                    log.error("a stored LinkedIn token of %s does not decrypt", connection.key)
+                    continue
+                if not update:
+                    report["up_to_date"] += 1
+                elif await self.store.save(
+                    connection.model_copy(update=update), expected_version=connection.version
+                ):
+                    report["rotated"] += 1
+                else:
+                    report["conflicts"] += 1
+        return report
 
     # -- internals ----------------------------------------------------------------------------
 
