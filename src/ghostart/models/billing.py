@@ -15,3 +15,7 @@ class Plan(DomainModel):
     name: str = Field(min_length=1, max_length=80)
     monthly_generations: int | None = Field(default=None, ge=0)
     seats: int | None = Field(default=None, ge=0)
+    #: Campaigns the organization may start per billing period.
+    campaigns: int | None = Field(default=None, ge=0)
+    #: Whether API keys may be created and used.
+    api_access: bool = True

@@ -40,6 +40,7 @@ from ghostart.models import (
 from ghostart.ports.store import UnitOfWork
 from ghostart.rbac import PERMISSIONS, authorize, granted, least_role
 from ghostart.secretbox import SecretBox
+from ghostart.services.billing import check_api_access
 from ghostart.services.context import ServiceContext
 from ghostart.services.secrets import secret_aad
 
@@ -114,6 +115,7 @@ class ApiKeyService:
         """
         authorize(principal, Permission.API_KEYS_MANAGE)
         wanted = _scopes(scopes)
+        await check_api_access(self.ctx, principal.organization_id)
         beyond = wanted - granted(principal)
         if beyond:
             names = ", ".join(sorted(p.value for p in beyond))
@@ -215,6 +217,7 @@ class ApiKeyService:
         if member is None or key.created_by is None:
             logger.info("API key %s: its creator is no longer a member", key.key_prefix)
             raise Unauthenticated(_REFUSED)
+        await check_api_access(self.ctx, key.organization_id)  # the plan may have changed
         # Never more than the creator may do now: scopes their current role lacks are dropped.
         scopes = key.scopes & PERMISSIONS[member.role]
         principal = Principal(

@@ -19,6 +19,7 @@ from ghostart.models import (
 )
 from ghostart.ports import UnitOfWork
 from ghostart.rbac import Permission, authorize
+from ghostart.services.billing import check_seats
 from ghostart.services.context import ServiceContext
 
 __all__ = ["OrganizationService"]
@@ -145,6 +146,7 @@ class OrganizationService:
         async with self.ctx.store.unit_of_work(principal) as uow:
             if await uow.memberships.get(principal.organization_id, user_id) is not None:
                 raise Conflict("already a member")
+            await check_seats(self.ctx, uow, principal.organization_id)
             await uow.memberships.add(membership)
         await self._emit(EventName.MEMBER_ADDED, principal, user_id=str(user_id), role=role.value)
         return membership

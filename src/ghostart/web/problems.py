@@ -104,7 +104,10 @@ def _ghostart_error(request: Request, exc: Exception) -> JSONResponse:
         }[status]
         return problem(status, detail, code=exc.code, headers=headers)
     field = exc.details.get("field") if isinstance(exc.details.get("field"), str) else None
-    return problem(status, exc.message, code=exc.code, headers=headers, field=field)
+    extra: dict[str, Any] = {}
+    if isinstance(exc, errors.QuotaExceeded):  # which limit, so that a client can show it
+        extra = {k: exc.details.get(k) for k in ("plan", "limit", "used", "period_start")}
+    return problem(status, exc.message, code=exc.code, headers=headers, field=field, **extra)
 
 
 def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -40,8 +40,14 @@ def test_every_domain_event_is_documented(name: str) -> None:
     assert f"`{name}`" in _page()
 
 
-def test_the_core_next_step_section_is_there() -> None:
+def test_the_core_side_is_documented() -> None:
+    from ghostart.web.routers.billing import router
+
     page = _page()
-    assert "## Core storage and routes (next step)" in page
-    for word in ("billing_webhook_events", "billing_states", "/v1/webhooks/stripe", "Quota"):
+    assert "## In the core: storage, outbox, routes and quotas" in page
+    assert "next step" not in page
+    for word in ("billing_webhook_events", "billing_states", "billing_not_configured", "Quotas"):
         assert word in page
+    for route in router.routes:
+        path = getattr(route, "path", "").replace("{organization_id}", "{id}")
+        assert path.replace("{provider}", "stripe").lstrip("/") in page, path

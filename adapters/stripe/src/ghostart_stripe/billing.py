@@ -361,6 +361,24 @@ class StripeBilling:
 
     # -- usage ----------------------------------------------------------------------------------
 
+    async def metered(self, organization_id: UUID) -> bool:
+        """Whether the organization's plan now reports usage to a meter."""
+        state = await self.states.get(organization_id)
+        current = entitlement(state, now=self.clock.now(), catalog=self.catalog, grace=self.grace)
+        config = self.catalog.config(current.plan.name)
+        return bool(current.subscribed and config and config.meter_event_name)
+
+    def summarise(self, state: BillingState) -> dict[str, Any]:
+        """The listing columns of the core's ``billing_states`` row: the entitlement now."""
+        now = self.clock.now()
+        current = entitlement(state, now=now, catalog=self.catalog, grace=self.grace)
+        return {
+            "plan": current.plan.name,
+            "status": current.status.value if current.status else None,
+            "subscription_id": current.subscription_id,
+            "grace_until": current.grace_until,
+        }
+
     async def report_usage(
         self,
         organization_id: UUID,

@@ -25,10 +25,10 @@ __all__ = [
     "plan_changed",
 ]
 
+#: The core owns the names (``ghostart.models.events.EventName``).
 BILLING_PLAN_CHANGED = EventName.BILLING_PLAN_CHANGED
-#: Proposed for ``ghostart.models.events.EventName`` (the core owns the names).
-BILLING_PAYMENT_FAILED = "billing.payment_failed"
-BILLING_TRIAL_ENDING = "billing.trial_ending"
+BILLING_PAYMENT_FAILED = EventName.BILLING_PAYMENT_FAILED
+BILLING_TRIAL_ENDING = EventName.BILLING_TRIAL_ENDING
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ def _billing(url: AdapterURL, ctx: BuildContext) -> Any:
             f"GHOSTART_BILLING={url} needs the stripe SDK: pip install {PACKAGE} ({exc})"
         ) from exc
     from ghostart_stripe.settings import StripeSettings
+    from ghostart_stripe.state import BillingState
     from ghostart_stripe.states import MemorySubscriptionStates
 
     settings = StripeSettings.from_url(url)
@@ -35,16 +36,20 @@ def _billing(url: AdapterURL, ctx: BuildContext) -> Any:
         name=ctx.settings.default_plan,
         monthly_generations=ctx.settings.default_monthly_generations,
     )
-    # The core's Store will provide billing state per organization (docs/adapters/stripe.md,
-    # "Core storage and routes"); a context that carries it is used as is.
+    # Inside an app the core's Store keeps billing state per organization (billing_states);
+    # an adapter built outside an app (a script, a test) keeps it in memory.
     states = getattr(ctx, "billing_states", None)
     if states is None:
         log.warning(
-            "GHOSTART_BILLING=stripe: subscription state is kept in this process's memory until "
-            "the core stores it; a restart forgets it until Stripe's events arrive again"
+            "GHOSTART_BILLING=stripe built outside an app: subscription state is kept in this "
+            "process's memory"
         )
-        states = MemorySubscriptionStates()
-    return StripeBilling(settings, default_plan=default, clock=ctx.clock, states=states)
+        return StripeBilling(
+            settings, default_plan=default, clock=ctx.clock, states=MemorySubscriptionStates()
+        )
+    billing = StripeBilling(settings, default_plan=default, clock=ctx.clock, states=states)
+    states.configure(load=BillingState.load, summary=billing.summarise)
+    return billing
 
 
 @hookimpl

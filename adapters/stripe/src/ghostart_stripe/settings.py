@@ -56,8 +56,8 @@ _SECRET_OPTIONS = ("api_key", "key", "secret", "webhook_secret", "stripe_api_key
 class PlanConfig(BaseModel):
     """One plan: the Stripe prices that sell it and what it entitles an organization to.
 
-    ``monthly_generations`` and ``seats`` are the core ``Plan``'s fields; ``campaigns`` and
-    ``api_access`` are kept here until the core's ``Plan`` has them (docs/adapters/stripe.md).
+    ``monthly_generations``, ``seats``, ``campaigns`` and ``api_access`` become the core
+    ``Plan``'s fields of the same names (docs/adapters/stripe.md).
     ``None`` means unlimited.
     """
 

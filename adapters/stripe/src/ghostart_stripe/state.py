@@ -115,6 +115,8 @@ class Entitlement:
     grace_until: datetime | None = None
     #: The plan the subscription's prices name, even when it does not entitle now.
     subscribed_plan: str | None = None
+    #: The start of the subscription's current billing period (when it entitles).
+    period_start: datetime | None = None
 
     @property
     def subscribed(self) -> bool:
@@ -238,4 +240,5 @@ def entitlement(
         status=snap.status,
         grace_until=grace_until,
         subscribed_plan=name,
+        period_start=snap.current_period_start if plan is not None else None,
     )

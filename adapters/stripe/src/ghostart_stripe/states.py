@@ -1,9 +1,9 @@
 """Where each organization's :class:`~ghostart_stripe.state.BillingState` is kept.
 
-:class:`SubscriptionStates` is the seam the core fills next: a table of billing state per
-organization in the Store (see docs/adapters/stripe.md, "Core storage and routes"). Until then
-:class:`MemorySubscriptionStates` holds the states in the process: right for tests and a single
-process, lost on restart.
+Inside an app the core's ``StoreSubscriptionStates`` implements :class:`SubscriptionStates` on
+the ``billing_states`` table (``ghostart.ports.billing.SubscriptionStates`` is the same shape).
+:class:`MemorySubscriptionStates` holds the states in the process: for tests and for an adapter
+built outside an app; lost on restart.
 """
 
 from __future__ import annotations
