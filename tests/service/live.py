@@ -33,11 +33,14 @@ def clean_env(**extra: str) -> dict[str, str]:
 def running_service(cwd: Path, env: dict[str, str]) -> Iterator[str]:
     """Start ``ghostart-service`` in ``cwd``; yields its base URL once ``/health`` answers."""
     port = _free_port()
+    # Output to a file, not a pipe nobody reads: a full pipe would block the server (the console
+    # mailer prints every email).
+    log = (cwd / f"service-{port}.log").open("wb")
     service = subprocess.Popen(
         [str(BIN / "ghostart-service"), "--port", str(port)],
         cwd=cwd,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
@@ -50,10 +53,11 @@ def running_service(cwd: Path, env: dict[str, str]) -> Iterator[str]:
             except httpx.TransportError:
                 pass
             if service.poll() is not None or time.monotonic() > deadline:
-                output = service.stdout.read().decode() if service.stdout else ""
+                output = (cwd / f"service-{port}.log").read_text(errors="replace")
                 raise AssertionError(f"the service did not start:\n{output}")
             time.sleep(0.2)
         yield url
     finally:
         service.terminate()
         service.wait(timeout=30)
+        log.close()

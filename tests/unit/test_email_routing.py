@@ -54,11 +54,22 @@ def test_rules_for(event: str, expected: list[tuple[Recipients, str, str]]) -> N
     assert got == expected
 
 
-def test_scheduled_templates_are_not_event_driven() -> None:
-    # The digest and the LinkedIn reminder come from the scheduler, not from an event.
+def test_only_the_digest_comes_from_the_scheduler() -> None:
+    # The LinkedIn reminders are events of the LinkedIn wiring; the digest alone is scheduled.
     driven = {rule.template for rule in EVENT_EMAILS}
-    assert {"weekly_digest", "linkedin_reconnect"}.isdisjoint(driven)
+    assert set(TEMPLATES) - driven == {"weekly_digest"}
     assert TEMPLATES["weekly_digest"].category is EmailCategory.DIGEST
+    for name in (EventName.LINKEDIN_EXPIRING, EventName.LINKEDIN_NEEDS_RECONNECT):
+        assert [(r.recipients, r.template) for r in rules_for(name)] == [
+            (Recipients.SUBJECT, "linkedin_reconnect")
+        ]
+    for name, template in (
+        (EventName.BILLING_PAYMENT_FAILED, "payment_failed"),
+        (EventName.BILLING_TRIAL_ENDING, "trial_ending"),
+    ):
+        [rule] = rules_for(name)
+        assert (rule.recipients, rule.template) == (Recipients.ADMINS, template)
+        assert rule.category is EmailCategory.TRANSACTIONAL
 
 
 def test_email_keys_are_stable_and_distinct() -> None:

@@ -166,3 +166,13 @@ def test_settings_sign_with_the_configured_keys_or_a_local_key(tmp_path: Path) -
     assert (tmp_path / "email-signing-key").stat().st_mode & 0o777 == 0o600
     with pytest.raises(ConfigurationError, match="GHOSTART_EMAIL_UNSUBSCRIBE_MAX_AGE_DAYS"):
         load_email_settings(unsubscribe_max_age_days=0)
+
+
+def test_a_token_issued_at_a_given_time_is_the_same_every_time() -> None:
+    # The outbox signs with the row's creation time: every retry renders the same bytes.
+    signer = UnsubscribeSigner({"k1": b"k" * 32}, "k1")
+    user, at = uuid4(), datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    first = signer.sign(user, EmailCategory.DIGEST, issued_at=at)
+    assert signer.sign(user, EmailCategory.DIGEST, issued_at=at) == first
+    assert signer.sign(user, EmailCategory.DIGEST, issued_at=at + timedelta(seconds=1)) != first
+    assert signer.verify(first).issued_at == at

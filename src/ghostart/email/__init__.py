@@ -12,6 +12,7 @@ from ghostart.email.delivery import (
     BounceKind,
     DeliveryEvent,
     DeliveryEventType,
+    DeliveryWebhooks,
     WebhookRejected,
     redact_addresses,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "BounceKind",
     "DeliveryEvent",
     "DeliveryEventType",
+    "DeliveryWebhooks",
     "EmailContext",
     "EmailRenderer",
     "EmailRule",

@@ -19,6 +19,7 @@ from ghostart.models import EmailCategory, TimeZoneName
 __all__ = [
     "TEMPLATES",
     "AccountEmail",
+    "BillingEmail",
     "DigestEmail",
     "DigestItem",
     "EmailContext",
@@ -85,6 +86,16 @@ class AccountEmail(EmailContext):
     role: str | None = Field(default=None, max_length=50)
     actor_name: str | None = Field(default=None, max_length=200)
     plan: str | None = Field(default=None, max_length=100)
+
+
+class BillingEmail(EmailContext):
+    """A payment failed, or a trial ends soon: to the organization's admins."""
+
+    plan: str | None = Field(default=None, max_length=100)
+    billing_url: HttpUrl
+    #: When the provider tries the payment again.
+    retry_at: datetime | None = None
+    trial_ends_at: datetime | None = None
 
 
 class ReconnectEmail(EmailContext):
@@ -268,12 +279,38 @@ _SPECS = [
         _BASE | {"plan": "Team"},
     ),
     TemplateSpec(
+        "payment_failed",
+        _T,
+        "A payment for {{ organization_name or 'your organization' }} failed",
+        BillingEmail,
+        "billing.payment_failed: to the organization's admins, with what to do",
+        _BASE
+        | {
+            "plan": "Team",
+            "billing_url": f"{_APP}/settings/billing",
+            "retry_at": "2026-12-07T09:00:00Z",
+        },
+    ),
+    TemplateSpec(
+        "trial_ending",
+        _T,
+        "The trial of {{ organization_name or 'your organization' }} ends soon",
+        BillingEmail,
+        "billing.trial_ending: to the organization's admins",
+        _BASE
+        | {
+            "plan": "Team",
+            "billing_url": f"{_APP}/settings/billing",
+            "trial_ends_at": "2026-12-10T00:00:00Z",
+        },
+    ),
+    TemplateSpec(
         "linkedin_reconnect",
         _T,
         "{% if expired %}Reconnect LinkedIn to keep publishing"
         "{% else %}Your LinkedIn connection expires soon{% endif %}",
         ReconnectEmail,
-        "scheduled: LinkedIn access expired or expires within 7 days",
+        "linkedin.connection.expiring / needs_reconnect: LinkedIn access expires or expired",
         _BASE
         | {"reconnect_url": f"{_APP}/settings/linkedin", "expires_at": "2026-12-04T09:00:00Z"},
     ),

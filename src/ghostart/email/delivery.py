@@ -14,9 +14,10 @@ log lines and messages show instead.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,6 +27,7 @@ __all__ = [
     "BounceKind",
     "DeliveryEvent",
     "DeliveryEventType",
+    "DeliveryWebhooks",
     "WebhookRejected",
     "redact_addresses",
 ]
@@ -87,6 +89,24 @@ class DeliveryEvent(BaseModel):
         if self.type is DeliveryEventType.COMPLAINED:
             return True
         return self.type is DeliveryEventType.BOUNCED and self.bounce_kind is BounceKind.PERMANENT
+
+
+@runtime_checkable
+class DeliveryWebhooks(Protocol):
+    """A mailer whose provider reports deliveries by webhook (``ghostart-resend``).
+
+    The service's route ``POST /v1/email/webhooks/{webhook_provider}`` hands it the raw body
+    and the headers; it verifies them and returns the event.
+    """
+
+    webhook_provider: str
+
+    def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> DeliveryEvent:
+        """The verified event; :class:`WebhookRejected` when the signature does not check out.
+
+        Raises ``ConfigurationError`` when no webhook secret is configured.
+        """
+        ...
 
 
 class WebhookRejected(Unauthenticated):

@@ -1,8 +1,8 @@
 """Which domain event sends which email to whom: one table, read by the email event handler.
 
-The handler (core wiring, see ``docs/email.md``) turns each committed event into outbox rows: for
-every rule of the event's name, it resolves the recipients, drops those whose preferences or
-suppression say no (transactional mail always goes), and writes one row per recipient with the
+The handler (``ghostart.email.service``, see ``docs/email.md``) turns each committed event into
+outbox rows: for every rule of the event's name, it resolves the recipients, drops those whose
+preferences or suppression say no (transactional mail always goes), and writes one row per recipient with the
 key from :func:`email_idempotency_key`. The key is unique per event, template and user, so an event
 delivered twice to the handler writes its rows once, and every retry of a row sends with the same
 key.
@@ -76,6 +76,10 @@ EVENT_EMAILS: tuple[EmailRule, ...] = (
     EmailRule(EventName.MEMBER_ROLE_CHANGED, Recipients.SUBJECT, "member_role_changed"),
     EmailRule(EventName.MEMBER_REMOVED, Recipients.SUBJECT, "member_removed"),
     EmailRule(EventName.BILLING_PLAN_CHANGED, Recipients.ADMINS, "plan_changed"),
+    EmailRule(EventName.BILLING_PAYMENT_FAILED, Recipients.ADMINS, "payment_failed"),
+    EmailRule(EventName.BILLING_TRIAL_ENDING, Recipients.ADMINS, "trial_ending"),
+    EmailRule(EventName.LINKEDIN_EXPIRING, Recipients.SUBJECT, "linkedin_reconnect"),
+    EmailRule(EventName.LINKEDIN_NEEDS_RECONNECT, Recipients.SUBJECT, "linkedin_reconnect"),
 )
 
 

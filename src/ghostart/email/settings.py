@@ -37,6 +37,14 @@ class EmailSettings(BaseSettings):
     signing_keys: SecretStr | None = None
     #: How long an unsubscribe link keeps working.
     unsubscribe_max_age_days: int = Field(default=365, ge=1, le=3650)
+    #: The weekly digest goes out on this weekday (0 is Monday) ...
+    digest_weekday: int = Field(default=0, ge=0, le=6)
+    #: ... at this hour, in each member's own time zone.
+    digest_hour: int = Field(default=9, ge=0, le=23)
+    #: A digest slot missed while no worker ran is still fired if less than this late.
+    digest_catch_up_hours: int = Field(default=24, ge=0, le=168)
+    #: How often each worker's scheduler looks for due slots.
+    scheduler_interval_seconds: float = Field(default=60.0, gt=0, le=3600)
 
     def signer(self, home: Path) -> UnsubscribeSigner:
         """The unsubscribe signer: the configured keys, else a local key under ``home``."""

@@ -161,12 +161,22 @@ class UnsubscribeSigner:
             keys[key_id.strip()] = key
         return cls(keys, primary=next(iter(keys)), max_age=max_age, clock=clock)
 
-    def sign(self, user_id: UUID, category: EmailCategory | str) -> str:
-        """A token with which ``user_id`` leaves ``category`` (never transactional)."""
+    def sign(
+        self,
+        user_id: UUID,
+        category: EmailCategory | str,
+        *,
+        issued_at: datetime | None = None,
+    ) -> str:
+        """A token with which ``user_id`` leaves ``category`` (never transactional).
+
+        ``issued_at`` (default: now) fixes the token: the outbox passes the row's creation time,
+        so every retry of one email renders the same bytes under the same idempotency key.
+        """
         category = EmailCategory(category)
         if category is EmailCategory.TRANSACTIONAL:
             raise InvalidInput("transactional email can not be unsubscribed from", field="category")
-        issued = int(self._clock().timestamp())
+        issued = int((issued_at or self._clock()).timestamp())
         body = f"{_VERSION}.{self.__primary}.{user_id.hex}.{category.value}.{issued}"
         return f"{body}.{self._mac(self.__primary, body)}"
 

@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import httpx
 import resend
 from resend.exceptions import ResendError
 
+from ghostart.email.delivery import DeliveryEvent
 from ghostart.email.sending import batch_idempotency_key
 from ghostart.errors import ConfigurationError, InvalidInput, TransientError
 from ghostart.ports.mailer import Email
 from ghostart_resend import _sdk
 from ghostart_resend.errors import PROVIDER, map_error
 from ghostart_resend.settings import FROM_SETTING, ResendSettings
+from ghostart_resend.webhooks import ResendWebhooks
 
 __all__ = ["MAX_BATCH", "ResendMailer"]
 
@@ -52,6 +54,8 @@ class ResendMailer:
     """
 
     max_batch = MAX_BATCH
+    #: The route ``POST /v1/email/webhooks/resend`` reaches :meth:`verify_webhook`.
+    webhook_provider = PROVIDER
 
     def __init__(
         self, settings: ResendSettings, *, http_client: httpx.AsyncClient | None = None
@@ -66,6 +70,7 @@ class ResendMailer:
         self.settings = settings
         self._key = key
         self._owns_http = http_client is None
+        self._webhooks: ResendWebhooks | None = None
         self._http = http_client or httpx.AsyncClient(
             timeout=httpx.Timeout(settings.timeout, connect=min(10.0, settings.timeout))
         )
@@ -114,6 +119,17 @@ class ResendMailer:
             )
         log.debug("resend: sent a batch of %d", len(ids))
         return ids
+
+    def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> DeliveryEvent:
+        """A webhook's event, verified under ``GHOSTART_RESEND_WEBHOOK_SECRETS`` (Svix).
+
+        Raises:
+            WebhookRejected: Missing, malformed or wrong signature, or a stale timestamp.
+            ConfigurationError: No webhook secret is configured.
+        """
+        if self._webhooks is None:
+            self._webhooks = ResendWebhooks.from_settings(self.settings)
+        return self._webhooks.handle(body, headers)
 
     def _params(self, email: Email) -> dict[str, Any]:
         params: dict[str, Any] = {
