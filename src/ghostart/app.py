@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 from ghostart.builtin.clock_system import SystemClock
+from ghostart.email.scheduler import EmailScheduler
+from ghostart.email.service import EmailSender, EmailService
 from ghostart.errors import ConfigurationError
 from ghostart.models import DomainEvent
+from ghostart.observability.metrics import with_metrics
 from ghostart.plugins import PluginManager
 from ghostart.ports import (
     Billing,
@@ -37,11 +42,15 @@ from ghostart.registry import AdapterRegistry, AdapterURL, BuildContext, Port
 from ghostart.retry import RetryPolicy
 from ghostart.secretbox import SecretBox
 from ghostart.services.api_keys import ApiKeyService
+from ghostart.services.billing import BillingService
+from ghostart.services.billing_jobs import billing_handlers
+from ghostart.services.billing_states import StoreSubscriptionStates
 from ghostart.services.brand_voices import BrandVoiceService
 from ghostart.services.campaigns import CampaignService
 from ghostart.services.context import Notifier, ServiceContext
 from ghostart.services.generation import GenerationService
 from ghostart.services.jobs import default_handlers
+from ghostart.services.linkedin import LinkedInService
 from ghostart.services.organizations import OrganizationService
 from ghostart.services.profile import ProfileService
 from ghostart.services.review import ReviewService
@@ -91,6 +100,7 @@ class Ghostart:
         *,
         clock: Clock,
         secret_box: SecretBox,
+        billing_states: StoreSubscriptionStates | None = None,
     ) -> None:
         self.settings = settings
         self.plugins = plugins
@@ -121,10 +131,19 @@ class Ghostart:
         self.generation = GenerationService(self.context)
         self.posts = ReviewService(self.context)
         self.campaigns = CampaignService(self.context)
+        self.linkedin = LinkedInService(self.context, self.organizations)
         self.usage = UsageService(self.context)
         self.secrets = SecretService(self.store, secret_box)
         self.api_keys = ApiKeyService(self.context, secret_box)
+        #: The billing provider's state per organization, kept in the store (issue 8).
+        self.billing_states = billing_states or StoreSubscriptionStates(self.store, clock)
+        self.subscriptions = BillingService(self.context, self.billing_states)
         self.handlers = default_handlers(self.context)
+        self.handlers.update(billing_handlers(self.context, self.billing_states))
+        #: Email (issue 9): events to the outbox; the workers' sender and digest scheduler.
+        self.email = EmailService.from_settings(self.context, self.mailer)
+        self.email_sender = EmailSender(self.email)
+        self.email_scheduler = EmailScheduler(self.email)
         self.worker: Worker | None = None
         self._worker_task: asyncio.Task[None] | None = None
         self._started = False
@@ -154,11 +173,20 @@ class Ghostart:
             monitor = registry.build(
                 Port.MONITOR, settings.monitor, BuildContext(settings, clock, plugins=plugins)
             )
+            monitor = with_metrics(monitor, settings)  # GHOSTART_METRICS (issue 10)
         adapters[Port.MONITOR] = monitor
         context = BuildContext(settings, clock, monitor, plugins)
-        for port in Port:
+        secret_box: SecretBox | None = None
+        relay = _EventRelay()
+        # The store and the rate limiter first: the adapters built after them get them, the
+        # secret box and the app's ``emit`` on their BuildContext (ghostart-linkedin keeps its
+        # connections in the store).
+        for port in sorted(Port, key=lambda p: p not in _BUILT_FIRST):
             if port is Port.MONITOR:
                 continue
+            if port is Port.BILLING:  # the store is built: billing keeps its state there
+                states = StoreSubscriptionStates(adapters[Port.STORE], clock)
+                context = dataclasses.replace(context, billing_states=states)
             adapter = overrides.get(port.value)
             if adapter is None:
                 value = (
@@ -168,7 +196,26 @@ class Ghostart:
                 )
                 adapter = registry.build(port, value, context)
             adapters[port] = adapter
-        return cls(settings, plugins, adapters, clock=clock, secret_box=_secret_box(settings))
+            if secret_box is None and adapters.keys() >= _BUILT_FIRST:
+                # After the store: a bad database URL is reported before missing keys.
+                secret_box = _secret_box(settings)
+                context = dataclasses.replace(
+                    context,
+                    store=adapters[Port.STORE],
+                    rate_limiter=adapters[Port.RATE_LIMITER],
+                    secret_box=secret_box,
+                    emit=relay,
+                )
+        app = cls(
+            settings,
+            plugins,
+            adapters,
+            clock=clock,
+            secret_box=secret_box or _secret_box(settings),
+            billing_states=context.billing_states,
+        )
+        relay.target = app.emit
+        return app
 
     @staticmethod
     def registry(settings: Settings | None = None) -> AdapterRegistry:
@@ -240,6 +287,7 @@ class Ghostart:
                 dict(self.handlers),
                 concurrency=concurrency,
                 requeue_after=requeue_after,
+                periodic=[self.email_scheduler.tick, self.email_sender.send_due],
             )
             self._worker_task = asyncio.create_task(self.worker.run(), name="ghostart-worker")
         return self.worker
@@ -281,6 +329,22 @@ class Ghostart:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+_BUILT_FIRST = frozenset({Port.STORE, Port.RATE_LIMITER})
+
+
+class _EventRelay:
+    """``emit`` for adapters built before the app: forwards to ``Ghostart.emit`` once it exists."""
+
+    def __init__(self) -> None:
+        self.target: Callable[[DomainEvent], Awaitable[None]] | None = None
+
+    async def __call__(self, event: DomainEvent) -> None:
+        if self.target is None:  # only while the app is being built, when nothing emits
+            log.warning("event %s emitted before the app existed: not delivered", event.name)
+            return
+        await self.target(event)
 
 
 def _secret_box(settings: Settings) -> SecretBox:

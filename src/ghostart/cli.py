@@ -21,6 +21,9 @@ from ghostart.builtin.clock_system import SystemClock
 from ghostart.errors import ConfigurationError, GhostartError
 from ghostart.local import DEFAULT_ORGANIZATION, local_principal
 from ghostart.models import Post, PostFormat, PostLength
+from ghostart.observability.doctor import doctor
+from ghostart.observability.logs import configure_logging
+from ghostart.observability.metrics import serve_metrics
 from ghostart.plugins import PluginManager
 from ghostart.registry import AdapterURL, BuildContext, Port
 from ghostart.secretbox import SecretBox
@@ -53,7 +56,11 @@ def _run(coro_fn: Callable[..., Awaitable[T]]) -> Callable[..., T]:
 def main(verbose: int) -> None:
     """ghostart: brand-voice LinkedIn drafts, reviewed, scheduled and published."""
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        log_format = load_settings().log_format
+    except ConfigurationError:  # the command itself reports bad settings
+        log_format = "text"
+    configure_logging(level, log_format)
 
 
 @main.command()
@@ -114,10 +121,19 @@ async def migrate() -> None:
 
 @main.command()
 @click.option("--concurrency", type=click.IntRange(1, 1000), default=None, help="Jobs at once.")
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Serve this worker's Prometheus metrics on http://HOST:PORT/metrics.",
+)
+@click.option("--metrics-host", default="127.0.0.1", show_default=True)
 @_run
-async def worker(concurrency: int | None) -> None:
+async def worker(concurrency: int | None, metrics_port: int | None, metrics_host: str) -> None:
     """Run queued jobs until SIGTERM or Ctrl-C (running jobs finish or are released)."""
     app = Ghostart.from_settings()
+    if metrics_port is not None:
+        serve_metrics(app.monitor, metrics_host, metrics_port)
     await app.start(worker=False)
     runner = app.start_worker(concurrency=concurrency)
     loop = asyncio.get_running_loop()
@@ -238,14 +254,19 @@ def new_key(key_id: str | None) -> None:
 @click.option("--max-batches", type=click.IntRange(1), default=None, help="Stop after this many.")
 @_run
 async def rotate(batch_size: int, max_batches: int | None) -> None:
-    """Re-encrypt every stored secret under the primary key (safe to stop and re-run)."""
+    """Re-encrypt every stored secret (and LinkedIn token) under the primary key (re-runnable)."""
     app = Ghostart.from_settings()
+    linkedin: dict[str, int] | None = None
     try:
         await app.start(worker=False)
         report = await app.secrets.rotate_all(batch_size=batch_size, max_batches=max_batches)
+        rotate_tokens = getattr(app.publisher, "rotate_tokens", None)  # ghostart-linkedin
+        if rotate_tokens is not None:
+            linkedin = await rotate_tokens(batch_size=batch_size)
     finally:
         await app.aclose()
-    click.echo(json.dumps(dataclasses.asdict(report), default=str))
+    result = dataclasses.asdict(report) | ({"linkedin": linkedin} if linkedin is not None else {})
+    click.echo(json.dumps(result, default=str))
 
 
 @main.group()
@@ -331,3 +352,6 @@ def token(email: str, ttl: int) -> None:
             ttl_seconds=ttl,
         )
     )
+
+
+main.add_command(doctor)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -19,8 +19,10 @@ from urllib.parse import parse_qsl, urlsplit
 from ghostart.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from ghostart.models import DomainEvent
     from ghostart.plugins import PluginManager
-    from ghostart.ports import Clock, Monitor
+    from ghostart.ports import Clock, Monitor, RateLimiter, Store
+    from ghostart.secretbox import SecretBox
     from ghostart.settings import Settings
 
 __all__ = [
@@ -199,6 +201,17 @@ class BuildContext:
     #: The app's plugin manager, for adapters that call hooks (``ghostart_adjust_prompt``);
     #: ``None`` when an adapter is built outside an app.
     plugins: PluginManager | None = None
+    #: Where a billing provider keeps its per-organization state: the app's
+    #: :class:`~ghostart.services.billing_states.StoreSubscriptionStates` (built on the store
+    #: before billing); ``None`` outside an app.
+    billing_states: Any = None
+    #: The app's store, secret box, rate limiter and event sink (``Ghostart.emit``), for
+    #: adapters that keep state in the core's database, seal secrets or emit domain events
+    #: (ghostart-linkedin); built before them. ``None`` outside an app.
+    store: Store | None = None
+    secret_box: SecretBox | None = None
+    rate_limiter: RateLimiter | None = None
+    emit: Callable[[DomainEvent], Awaitable[None]] | None = None
 
 
 AdapterFactory = Callable[[AdapterURL, BuildContext], Any]

@@ -7,7 +7,7 @@ embedded under ``GHOSTART_HOME`` (default ``./.ghostart``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     mailer: str = "console"
     billing: str = "none"
     monitor: str = "logging"
+    #: Prometheus metrics (``ghostart[metrics]``); unset: on when prometheus-client is installed.
+    metrics: bool | None = None
+    #: ``text`` or ``json`` (one object per line, with request and job ids).
+    log_format: Literal["text", "json"] = "text"
 
     #: Versioned AES-256 keys: ``"k2:BASE64,k1:BASE64"``, the first one encrypts.
     secret_keys: SecretStr | None = None
@@ -87,7 +91,7 @@ class Settings(BaseSettings):
             raise ValueError("must not be empty")
         return value.strip() if value else value
 
-    @field_validator("default_monthly_generations", "auto_migrate", mode="before")
+    @field_validator("default_monthly_generations", "auto_migrate", "metrics", mode="before")
     @classmethod
     def _unset(cls, value: object) -> object:
         # From the environment, "" / "none" / "unlimited" mean "not set" (unlimited, automatic).

@@ -17,12 +17,13 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from ghostart.errors import GhostartError, TransientError
 from ghostart.models import Job, JobKind, JobStatus
+from ghostart.observability.metrics import job_run
 from ghostart.ports import BatchQueue, Delivery
 from ghostart.services.context import ServiceContext
 from ghostart.services.jobs import JobHandler, LeaseLost
@@ -65,6 +66,7 @@ class Worker:
         concurrency: int | None = None,
         name: str | None = None,
         requeue_after: float | None = None,
+        periodic: Sequence[Callable[[], Awaitable[object]]] = (),
     ) -> None:
         settings = ctx.settings
         self.ctx = ctx
@@ -82,6 +84,8 @@ class Worker:
         self._running: set[asyncio.Task[None]] = set()
         self._receivers: list[asyncio.Task[None]] = []
         self.processed = 0
+        #: Called on every reconcile tick (the email scheduler); each throttles itself.
+        self.periodic = tuple(periodic)
 
     def stop(self) -> None:
         """Stop taking new jobs; ``run`` returns once in-flight jobs finish or are released."""
@@ -190,21 +194,79 @@ class Worker:
                 begun = await handler.begin(uow, job, self.owner)
         return job, None, begun
 
-    async def _process(self, delivery: Delivery) -> None:
-        ctx = self.ctx
-        now = ctx.clock.now()
-        began: Exception | None = None
+    async def _take(
+        self, delivery: Delivery, now: datetime
+    ) -> tuple[Job | None, Job | None, Any, Exception | None] | None:
+        """:meth:`_claim` with begin; also what begin raised. ``None``: the delivery was nacked."""
         try:
-            job, current, begun = await self._claim(delivery, now, begin=True)
+            return *await self._claim(delivery, now, begin=True), None
         except Exception as exc:
             # The claim and the handler's begin were rolled back together. Claim alone, so that
             # the attempt counts, and let the error fail (or retry) the job like any other.
-            began = exc
             try:
-                job, current, begun = await self._claim(delivery, now, begin=False)
+                return *await self._claim(delivery, now, begin=False), exc
             except Exception as claim_exc:
-                ctx.monitor.capture_exception(claim_exc, operation="jobs.claim")
-                await ctx.queue.nack(delivery, delay=1.0)
+                self.ctx.monitor.capture_exception(claim_exc, operation="jobs.claim")
+                await self.ctx.queue.nack(delivery, delay=1.0)
+                return None
+
+    def _look_again(self, current: Job | None, since: datetime) -> float | None:
+        """Seconds after which to claim ``current`` again, rather than give its delivery up.
+
+        - Claimable when we tried (queued and due, or on an expired lease): another transaction
+          held the row, which the claim skips (a claim, the holder renewing its lease, the
+          reconciler). Dropping the delivery could leave the job with none: look again soon (0).
+        - Leased, with less than half of the lease left: a live holder renews it every third,
+          so this one missed a renewal. It died (or stalls): look again when the lease ends.
+        """
+        if current is None:
+            return None
+        if current.status is JobStatus.QUEUED:
+            return 0.0 if current.run_at <= since else None
+        if current.status is not JobStatus.RUNNING or current.lease_until is None:
+            return None
+        if current.lease_until < since:
+            return 0.0
+        left = (current.lease_until - self.ctx.clock.now()).total_seconds()
+        return max(left, 0.0) + 0.01 if left <= self.lease / 2 else None
+
+    async def _process(self, delivery: Delivery) -> None:
+        ctx = self.ctx
+        now = ctx.clock.now()
+        taken = await self._take(delivery, now)
+        if taken is None:
+            return
+        job, current, begun, began = taken
+        # A dead worker's delivery reaches us a moment before its lease ends: the delivery's
+        # visibility deadline passes first, since the claim (and each renewal) of the row comes
+        # a moment after the delivery's. Keep the delivery and claim again as the lease ends:
+        # giving it back with a delay would put the job behind every job waiting in the queue
+        # (a backlog's whole length: 5 to 23 s in the SIGKILL test). A few times, within one
+        # lease (the delivery stays ours that long), backing off while the row stays locked.
+        waited = 0.0
+        for tries in range(5):
+            if job is not None or waited >= self.lease:
+                break
+            wait = self._look_again(current, now)
+            if wait is None:
+                break
+            wait = max(wait, 0.05 * 2**tries)
+            log.info("job %s: claiming it again in %.2f s", delivery.job_id, wait)
+            await asyncio.sleep(wait)
+            waited += wait
+            before = current
+            now = ctx.clock.now()
+            taken = await self._take(delivery, now)
+            if taken is None:
+                return
+            job, current, begun, began = taken
+            if (
+                job is None
+                and current is not None
+                and current.status is JobStatus.RUNNING
+                and current.lease_owner != (before.lease_owner if before else None)
+            ):  # another worker claimed it meanwhile: it holds a delivery of its own
+                await ctx.queue.ack(delivery)
                 return
         if job is None:
             if current is not None and current.status is JobStatus.QUEUED and current.run_at > now:
@@ -215,10 +277,9 @@ class Worker:
                 and current.lease_until is not None
                 and current.lease_until >= now
             ):
-                # Leased elsewhere. The holder may be dead: a delivery's visibility deadline
-                # passes a moment before the lease that its claim set, so the queue hands a dead
-                # worker's job over while the lease still runs. Look again when it ends, rather
-                # than drop the delivery and leave the job to the reconciler.
+                # Leased elsewhere, to a holder that renews its lease (or renewed it while we
+                # waited above). It may still die: look again when the lease ends, rather than
+                # drop the delivery and leave the job to the reconciler.
                 wait = (current.lease_until - now).total_seconds() + 0.05
                 await ctx.queue.nack(delivery, delay=wait)
             else:  # done, cancelled or unknown
@@ -250,7 +311,8 @@ class Worker:
         try:
             if began is not None:
                 raise began
-            await handler.handle(job, self.owner, begun)
+            with job_run(ctx.monitor, job):  # ids in logs, a Sentry span, the job's duration
+                await handler.handle(job, self.owner, begun)
             self.processed += 1
             ctx.monitor.incr("ghostart.jobs.done", kind=job.kind.value)
         except asyncio.CancelledError:
@@ -318,7 +380,12 @@ class Worker:
             await ctx.queue.enqueue(job.id, delay=delay)
             return
         if not isinstance(exc, GhostartError):
-            ctx.monitor.capture_exception(exc, job_id=str(job.id), kind=job.kind.value)
+            ctx.monitor.capture_exception(
+                exc,
+                job_id=str(job.id),
+                kind=job.kind.value,
+                organization_id=str(job.organization_id or ""),
+            )
         await self._fail(job, handler, error, public=_public_error(exc))
 
     async def _fail(
@@ -361,12 +428,31 @@ class Worker:
             log.info("reconciler re-queued %d job(s)", len(due))
         return len(due)
 
+    async def maintain_once(self) -> None:
+        """Periodic upkeep of the publisher, if it has any (``maintain()``; it throttles itself).
+
+        ghostart-linkedin sends its "token expiring soon" reminders and forgets spent OAuth
+        states there.
+        """
+        maintain = getattr(self.ctx.publisher, "maintain", None)
+        if maintain is not None:
+            await maintain()
+
     async def _reconcile_loop(self) -> None:
         while True:
             try:
                 await self.reconcile_once()
             except Exception as exc:
                 self.ctx.monitor.capture_exception(exc, operation="reconcile")
+            try:
+                await self.maintain_once()
+            except Exception as exc:
+                self.ctx.monitor.capture_exception(exc, operation="maintain")
+            for task in self.periodic:
+                try:
+                    await task()
+                except Exception as exc:
+                    self.ctx.monitor.capture_exception(exc, operation="periodic")
             try:
                 await asyncio.wait_for(self._stopping.wait(), timeout=self.reconcile_interval)
                 return

@@ -78,6 +78,17 @@ ROUTES = [
     Route("GET", "/api-keys", P.API_KEYS_MANAGE),
     Route("POST", "/api-keys", P.API_KEYS_MANAGE, body={"name": "ci", "scopes": ["org.read"]}),
     Route("DELETE", "/api-keys/{random}", P.API_KEYS_MANAGE, OK_OR_MISSING),
+    Route("GET", "/billing", P.ORG_READ),
+    # The service runs with GHOSTART_BILLING=none: admins get past RBAC to 404 billing_not_configured.
+    Route("POST", "/billing/checkout", P.BILLING_MANAGE, frozenset({404}), {"plan": "pro"}),
+    Route("POST", "/billing/portal", P.BILLING_MANAGE, frozenset({404})),
+    # The service publishes dry-run: members get past RBAC to 404 linkedin_not_configured.
+    Route("GET", "/linkedin/connect", P.POST_PUBLISH_OWN, frozenset({404})),
+    Route("GET", "/linkedin/connection", P.POST_PUBLISH_OWN),
+    Route("DELETE", "/linkedin/connection", P.POST_PUBLISH_OWN),
+    Route("GET", "/analytics/daily", P.ORG_MANAGE),
+    Route("GET", "/analytics/export.csv", P.ORG_MANAGE),
+    Route("POST", "/analytics/page-views", P.ORG_READ, body={"page": "/"}),
 ]
 
 
@@ -201,8 +212,16 @@ USER_ROUTES = [
     UserRoute("GET", "/v1/me/email-preferences"),
     UserRoute("PATCH", "/v1/me/email-preferences", {"digest": False}),
     UserRoute("POST", "/v1/organizations", {"name": "Side project"}, 201),
+    UserRoute("GET", "/v1/linkedin/callback", status=404),  # dry-run: linkedin_not_configured
+    UserRoute("GET", "/v1/email/recent"),
 ]
-PUBLIC_ROUTES = {("GET", "/v1/plans")}
+PUBLIC_ROUTES = {
+    ("GET", "/v1/plans"),
+    ("POST", "/v1/webhooks/{provider}"),
+    # Email: the signed token is the credential; the webhook's is its signature.
+    ("POST", "/v1/email/unsubscribe"),
+    ("POST", "/v1/email/webhooks/{provider}"),
+}
 
 
 @pytest.mark.parametrize("route", USER_ROUTES, ids=lambda r: f"{r.method} {r.path}")

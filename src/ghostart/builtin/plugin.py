@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ghostart.hookspecs import hookimpl
-from ghostart.models import Plan
+from ghostart.models import DomainEvent, Plan
 from ghostart.registry import AdapterRegistry, AdapterURL, BuildContext
 
 PACKAGE = "ghostart"
@@ -126,3 +126,11 @@ def ghostart_register_adapters(registry: AdapterRegistry) -> None:
     registry.add_monitor(
         "logging", _logging_monitor, description="logs and in-memory counters", **kw
     )
+
+
+@hookimpl
+async def ghostart_handle_event(event: DomainEvent, app: Any) -> None:
+    """Email subscribes here: the event's emails become outbox rows (``ghostart.email``)."""
+    email = getattr(app, "email", None)
+    if email is not None:
+        await email.on_event(event)

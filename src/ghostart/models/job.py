@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import Field
 
 from ghostart.models.base import DomainModel, new_id, utcnow
+from ghostart.observability.correlation import current_request_id
 
 __all__ = ["Job", "JobKind", "JobStatus"]
 
@@ -20,6 +21,11 @@ class JobKind(StrEnum):
     GENERATE = "generate"
     PUBLISH = "publish"
     EMAIL = "email"
+    #: Fold a billing provider's webhook event into its organization's state (subject: a UUID
+    #: derived from the event id, which the payload holds).
+    BILLING_EVENT = "billing_event"
+    #: Report a succeeded generation to a metered plan's meter (subject: the generation).
+    REPORT_USAGE = "report_usage"
 
 
 class JobStatus(StrEnum):
@@ -53,3 +59,6 @@ class Job(DomainModel):
     enqueued_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    #: The request that caused the job, when one did (bound by the web layer): the worker's log
+    #: lines carry it, so that they correlate with the API's.
+    request_id: str | None = Field(default_factory=current_request_id, max_length=64)

@@ -30,6 +30,10 @@ from ghostart.models import (
     Usage,
     User,
 )
+from ghostart.ports.analytics import AnalyticsRepository
+from ghostart.ports.billing import BillingRepository
+from ghostart.ports.email import EmailRepository
+from ghostart.ports.linkedin import LinkedInConnectionRepository, OAuthStateRepository
 
 __all__ = [
     "ApiKeyRepository",
@@ -269,6 +273,10 @@ class CampaignRepository(Protocol):
     async def add(self, campaign: Campaign) -> None: ...
     async def get(self, organization_id: UUID, campaign_id: UUID) -> Campaign | None: ...
 
+    async def count_since(self, organization_id: UUID, since: datetime) -> int:
+        """Campaigns started at or after ``since`` (what the plan's ``campaigns`` limits)."""
+        ...
+
     async def list(
         self,
         organization_id: UUID,
@@ -377,6 +385,11 @@ class UnitOfWork(Protocol):
     secrets: SecretRepository
     api_keys: ApiKeyRepository
     campaigns: CampaignRepository
+    billing: BillingRepository
+    linkedin_connections: LinkedInConnectionRepository
+    oauth_states: OAuthStateRepository
+    email: EmailRepository
+    analytics: AnalyticsRepository
 
 
 @runtime_checkable

@@ -49,7 +49,8 @@ from ghostart.models import (
 )
 from ghostart.ports import UnitOfWork
 from ghostart.rbac import Permission, authorize, can
-from ghostart.services.context import ServiceContext, month_start
+from ghostart.services.billing import plan_and_period, upgrade_hint
+from ghostart.services.context import ServiceContext
 from ghostart.services.generation import brand_voice_for, fingerprint
 
 __all__ = [
@@ -166,14 +167,15 @@ class CampaignService:
         authorize(principal, Permission.CAMPAIGN_MANAGE)
         chosen = _participants(participants)
         org_id = principal.organization_id
-        plan = await self.ctx.billing.plan_for(org_id)
+        plan, period = await plan_and_period(self.ctx, org_id)
         now = self.ctx.clock.now()
         jobs: builtins.list[Job] = []
         posts: builtins.list[Post] = []
         async with self.ctx.store.unit_of_work(principal) as uow:
             voice = await brand_voice_for(uow, org_id, brief.brand_voice_id)
             authors, skipped = await self._authors(uow, org_id, chosen)
-            await self._check_quota(uow, org_id, plan, len(authors), now)
+            await self._check_campaigns(uow, org_id, plan, period)
+            await self._check_quota(uow, org_id, plan, len(authors), period)
             campaign = Campaign(
                 **brief.model_dump(exclude={"brand_voice_id"}),
                 brand_voice_id=voice.id,
@@ -260,7 +262,7 @@ class CampaignService:
         authorize(principal, Permission.CAMPAIGN_MANAGE)
         campaign_id = as_uuid(campaign_id, "campaign_id")
         org_id = principal.organization_id
-        plan = await self.ctx.billing.plan_for(org_id)
+        plan, period = await plan_and_period(self.ctx, org_id)
         now = self.ctx.clock.now()
         jobs: builtins.list[Job] = []
         async with self.ctx.store.unit_of_work(principal) as uow:
@@ -274,7 +276,7 @@ class CampaignService:
             ]
             if failed:
                 voice = await self._campaign_voice(uow, campaign)
-                await self._check_quota(uow, org_id, plan, len(failed), now)
+                await self._check_quota(uow, org_id, plan, len(failed), period)
                 for post in failed:
                     job = await self._redraft(uow, post, voice, now)
                     if job is not None:
@@ -350,20 +352,41 @@ class CampaignService:
             variant=variant,
         )
 
+    async def _check_campaigns(
+        self, uow: UnitOfWork, org_id: UUID, plan: Plan, period: datetime
+    ) -> None:
+        """Campaigns started this billing period against ``plan.campaigns``."""
+        if plan.campaigns is None:
+            return
+        await uow.organizations.lock(org_id)  # serialise quota checks of one organization
+        used = await uow.campaigns.count_since(org_id, period)
+        if used >= plan.campaigns:
+            raise QuotaExceeded(
+                f"plan '{plan.name}' allows {plan.campaigns} campaigns a month; all are used. "
+                f"To raise the limit, {upgrade_hint(self.ctx, org_id, 'GHOSTART_BILLING')}",
+                plan=plan.name,
+                limit=plan.campaigns,
+                used=used,
+                period_start=period.isoformat(),
+            )
+
     async def _check_quota(
-        self, uow: UnitOfWork, org_id: UUID, plan: Plan, needed: int, now: datetime
+        self, uow: UnitOfWork, org_id: UUID, plan: Plan, needed: int, period: datetime
     ) -> None:
         if plan.monthly_generations is None:
             return
         await uow.organizations.lock(org_id)  # serialise quota checks of one organization
-        used = await uow.generations.count_since(org_id, month_start(now))
+        used = await uow.generations.count_since(org_id, period)
         if used + needed > plan.monthly_generations:
             left = max(0, plan.monthly_generations - used)
+            hint = upgrade_hint(self.ctx, org_id, "GHOSTART_DEFAULT_MONTHLY_GENERATIONS")
             raise QuotaExceeded(
                 f"this needs {needed} generations and plan '{plan.name}' has {left} of "
-                f"{plan.monthly_generations} left this month",
+                f"{plan.monthly_generations} left this month. To raise the limit, {hint}",
                 plan=plan.name,
                 limit=plan.monthly_generations,
+                used=used,
+                period_start=period.isoformat(),
             )
 
     async def _generation(

@@ -36,7 +36,8 @@ from ghostart.models import (
 )
 from ghostart.ports import UnitOfWork
 from ghostart.rbac import Permission, authorize, can
-from ghostart.services.context import ServiceContext, month_start
+from ghostart.services.billing import plan_and_period, upgrade_hint
+from ghostart.services.context import ServiceContext
 
 __all__ = [
     "GenerationService",
@@ -128,7 +129,7 @@ class GenerationService:
             return post
         self.ctx.monitor.incr("ghostart.generation.cache", result="miss")
 
-        plan = await self.ctx.billing.plan_for(org_id)
+        plan, period = await plan_and_period(self.ctx, org_id)
         now = self.ctx.clock.now()
         job: Job | None = None
         async with self.ctx.store.unit_of_work(principal) as uow:
@@ -154,13 +155,16 @@ class GenerationService:
             generation, created = await uow.generations.add_or_join(candidate)
             if created and plan.monthly_generations is not None:
                 await uow.organizations.lock(org_id)  # serialise quota checks of one organization
-                used = await uow.generations.count_since(org_id, month_start(now))
-                if used > plan.monthly_generations:
+                used = await uow.generations.count_since(org_id, period)
+                if used > plan.monthly_generations:  # the unit of work rolls back: no job
                     raise QuotaExceeded(
                         f"plan '{plan.name}' allows {plan.monthly_generations} generations a month; "
-                        "all are used",
+                        f"all are used. To raise the limit, "
+                        f"{upgrade_hint(self.ctx, org_id, 'GHOSTART_DEFAULT_MONTHLY_GENERATIONS')}",
                         plan=plan.name,
                         limit=plan.monthly_generations,
+                        used=used - 1,
+                        period_start=period.isoformat(),
                     )
             if created:
                 job = self.ctx.new_job(
@@ -235,11 +239,10 @@ class GenerationService:
     async def quota(self, principal: Principal) -> QuotaStatus:
         """Generations used this month against the plan."""
         authorize(principal, Permission.ORG_READ)
-        plan = await self.ctx.billing.plan_for(principal.organization_id)
-        now = self.ctx.clock.now()
+        plan, period = await plan_and_period(self.ctx, principal.organization_id)
         async with self.ctx.store.unit_of_work(principal, readonly=True) as uow:
-            used = await uow.generations.count_since(principal.organization_id, month_start(now))
-            usage = await uow.usage.totals(principal.organization_id, since=month_start(now))
+            used = await uow.generations.count_since(principal.organization_id, period)
+            usage = await uow.usage.totals(principal.organization_id, since=period)
         result = QuotaStatus(plan=plan.name, limit=plan.monthly_generations, used=used)
         if can(principal, Permission.USAGE_READ):
             result.update(usage.model_dump(mode="json"))

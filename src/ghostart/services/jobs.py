@@ -16,7 +16,13 @@ from datetime import timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
-from ghostart.errors import ContentRejected, DuplicateContent, GhostartError, PermanentError
+from ghostart.errors import (
+    ContentRejected,
+    DuplicateContent,
+    GhostartError,
+    PermanentError,
+    RateLimited,
+)
 from ghostart.models import (
     BrandVoice,
     DomainEvent,
@@ -29,7 +35,10 @@ from ghostart.models import (
     Post,
     PostStatus,
 )
+from ghostart.observability.analytics import generation_events, publish_event
+from ghostart.observability.metrics import record_model_usage
 from ghostart.ports import Publication, PublishRequest, UnitOfWork
+from ghostart.services.billing import usage_report_job
 from ghostart.services.context import ServiceContext
 from ghostart.services.generation import cache_key, cache_payload
 
@@ -140,10 +149,14 @@ class GenerateHandler:
                 "model": draft.model,
             }
         )
+        # A metered plan's report is an outbox row of the same transaction as the usage.
+        report = await usage_report_job(ctx, done.organization_id, done.id, now)
         async with ctx.store.unit_of_work() as uow:
             await _finish(uow, job, owner, ctx)
             await uow.generations.save(done)
             await uow.usage.record(done.organization_id, done.id, draft.usage, at=now)
+            if report is not None:
+                await uow.jobs.add(report)
             posts = await self._move_posts(
                 uow,
                 done.id,
@@ -155,6 +168,8 @@ class GenerateHandler:
                     "notice": draft.notice,
                 },
             )
+            # Usage analytics in the same transaction: counted exactly when the draft is stored.
+            await uow.analytics.add_many(generation_events(draft.model, posts, now))
         try:
             payload = json.dumps(cache_payload(done)).encode()
             await ctx.cache.set(
@@ -164,6 +179,12 @@ class GenerateHandler:
             ctx.monitor.capture_exception(exc, operation="cache.set")
         ctx.notifier.notify(done.id, posts)
         ctx.monitor.incr("ghostart.generation.done", model=draft.model)
+        record_model_usage(ctx.monitor, draft.model, draft.usage)
+        if report is not None:
+            try:
+                await ctx.queue.enqueue(report.id)
+            except Exception as exc:  # the row is the truth: the reconciler will enqueue it
+                ctx.monitor.capture_exception(exc, job_id=str(report.id))
         await ctx.emit(
             DomainEvent(
                 name=EventName.CONTENT_GENERATED,
@@ -322,21 +343,26 @@ class PublishHandler:
             author_id=post.author_id,
             body=post.body,
             idempotency_key=f"post:{post.id}",
+            # Recorded with the move to "publishing" (that revision, at that time): the attempt.
+            attempt_id=f"post:{post.id}:r{post.revision}",
+            attempt_started_at=post.updated_at,
         )
         publication: Publication | None = None
-        if ambiguous:  # an earlier attempt may have reached the network
-            publication = await ctx.retry.call(
-                lambda: ctx.publisher.find(request), operation="publisher.find"
-            )
-        if publication is None:
-            try:
-                # No in-process retry: after a timeout the post may be out, so the next attempt
-                # (the job's retry) must ask `find` first. That is what "publishing" records.
-                publication = await ctx.publisher.publish(request)
-            except DuplicateContent as exc:
-                publication = await ctx.publisher.find(request) or Publication(
-                    external_id=exc.existing_id or "unknown", published_at=ctx.clock.now()
+        try:
+            if ambiguous:  # an earlier attempt may have reached the network
+                publication = await ctx.retry.call(
+                    lambda: ctx.publisher.find(request), operation="publisher.find"
                 )
+            if publication is None:
+                try:
+                    # No in-process retry: after a timeout the post may be out, so the next
+                    # attempt (the job's retry) must ask `find` first: "publishing" records it.
+                    publication = await ctx.publisher.publish(request)
+                except DuplicateContent as exc:
+                    publication = await self._duplicate(request, exc)
+        except RateLimited as exc:
+            await self._defer(job, owner, post, exc, may_have_landed=ambiguous)
+            return
         async with ctx.store.unit_of_work() as uow:
             await _finish(uow, job, owner, ctx)
             current = await uow.posts.get(org_id, post.id)
@@ -353,6 +379,7 @@ class PublishHandler:
                     "error": None,
                 },
             )
+            await uow.analytics.add_many([publish_event(post, ctx.clock.now())])
         ctx.monitor.incr("ghostart.publish.done")
         await ctx.emit(
             DomainEvent(
@@ -365,6 +392,64 @@ class PublishHandler:
                 },
             )
         )
+
+    async def _duplicate(self, request: PublishRequest, exc: DuplicateContent) -> Publication:
+        """The network already has this post (an earlier attempt made it): where it is."""
+        try:
+            found = await self.ctx.publisher.find(request)
+        except RateLimited:  # the duplicate's own id is enough
+            found = None
+        url = exc.details.get("url")
+        return found or Publication(
+            external_id=exc.existing_id or "unknown",
+            url=url if isinstance(url, str) else None,
+            published_at=self.ctx.clock.now(),
+        )
+
+    async def _defer(
+        self, job: Job, owner: str, post: Post, exc: RateLimited, *, may_have_landed: bool
+    ) -> None:
+        """The provider's limit is reached: publish when it resets, without spending attempts.
+
+        This job ends, and a new one (attempts afresh) is written in the same transaction, due
+        when the limit resets (LinkedIn's: midnight UTC). A post that nothing reached the
+        network for goes back to ``scheduled`` at that time (its member may still change it);
+        one an earlier attempt may have published stays ``publishing``, so that the next
+        attempt asks ``find`` first.
+        """
+        ctx = self.ctx
+        now = ctx.clock.now()
+        wait = max(1.0, float(exc.retry_after or ctx.settings.reconcile_interval_seconds))
+        at = now + timedelta(seconds=wait)
+        note = (
+            "the network's daily limit is reached; the post goes out when it resets, "
+            f"at {at.strftime('%Y-%m-%d %H:%M')} UTC"
+        )
+        retry = ctx.new_job(
+            JobKind.PUBLISH,
+            organization_id=post.organization_id,
+            subject_id=post.id,
+            idempotency_key=f"publish:{post.id}:deferred:{job.id}",
+            run_at=at,
+        )
+        async with ctx.store.unit_of_work() as uow:
+            await _finish(uow, job, owner, ctx)
+            current = await uow.posts.get(post.organization_id, post.id)
+            if current is None or current.status is not PostStatus.PUBLISHING:
+                return
+            if not may_have_landed:
+                await self._update(
+                    uow,
+                    current,
+                    {"status": PostStatus.SCHEDULED, "scheduled_at": at, "error": note},
+                )
+            await uow.jobs.add(retry)
+        ctx.monitor.incr("ghostart.publish.deferred", error=type(exc).__name__)
+        log.info("post %s deferred %.0f s by a rate limit: %s", post.id, wait, exc)
+        try:
+            await ctx.queue.enqueue(retry.id, delay=wait)
+        except Exception as enqueue_exc:  # the row is the truth: the reconciler enqueues it
+            ctx.monitor.capture_exception(enqueue_exc, job_id=str(retry.id))
 
     async def on_failed(self, uow: UnitOfWork, job: Job, error: str) -> list[DomainEvent]:
         """Mark the post failed."""

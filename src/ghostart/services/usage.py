@@ -14,6 +14,7 @@ from typing import Any
 from ghostart.errors import InvalidInput
 from ghostart.models import MonthlyUsage, Principal
 from ghostart.rbac import Permission, authorize, can
+from ghostart.services.billing import plan_and_period
 from ghostart.services.context import ServiceContext, month_start
 
 __all__ = ["MAX_MONTHS", "UsageService", "add_months"]
@@ -47,14 +48,14 @@ class UsageService:
         if not isinstance(months, int) or not 1 <= months <= MAX_MONTHS:
             raise InvalidInput(f"months must be 1..{MAX_MONTHS}", field="months")
         org_id = principal.organization_id
-        plan = await self.ctx.billing.plan_for(org_id)
+        plan, period = await plan_and_period(self.ctx, org_id)  # the quota's own window
         now = self.ctx.clock.now()
         this_month = month_start(now)
         detailed = can(principal, Permission.USAGE_READ)
         since = add_months(this_month, 1 - months)
         until = add_months(this_month, 1)
         async with self.ctx.store.unit_of_work(principal, readonly=True) as uow:
-            used = await uow.generations.count_since(org_id, this_month)
+            used = await uow.generations.count_since(org_id, period)
             ledger = await uow.usage.monthly(org_id, since=since, until=until) if detailed else []
         result: dict[str, Any] = {
             "plan": plan.name,

@@ -3,7 +3,9 @@
 ``seed`` writes, as the system: organizations A and B, each with an admin, a brand creator and an
 employee; ``both`` (an employee of A and the admin of B), ``outsider`` (in no organization); and
 in each organization a brand voice, a generation, a campaign, a post by every member (the
-employee's is a variant of the campaign), a job, a usage record, a secret and an API key.
+employee's is a variant of the campaign), a job, a usage record, a secret, an API key, a billing
+state and a processed billing event; and for every member a LinkedIn connection, a spent OAuth
+state and an email; and a suppressed address and a fired scheduler slot (no organization's).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from ghostart.models import (
     BrandVoice,
     Campaign,
     ContentRequest,
+    EmailCategory,
     Generation,
     Job,
     JobKind,
@@ -30,7 +33,11 @@ from ghostart.models import (
     Usage,
     User,
 )
+from ghostart.models.linkedin import LinkedInConnection
 from ghostart.ports import Store
+from ghostart.ports.analytics import AnalyticsEvent, AnalyticsKind
+from ghostart.ports.billing import StoredBillingState, WebhookEventRow
+from ghostart.ports.email import OutboxEmail
 
 __all__ = ["SUPABASE_AUTH", "Tenant", "World", "seed"]
 
@@ -216,6 +223,19 @@ async def _tenant(store: Store, name: str, extra: dict[UUID, tuple[User, Role]])
             Usage(prompt_tokens=10, completion_tokens=20, cost_usd=Decimal("0.01")),
             at=T0,
         )
+        await uow.analytics.add_many(
+            [
+                AnalyticsEvent(
+                    kind=AnalyticsKind.API_CALL,
+                    organization_id=org.id,
+                    user_id=user.id,
+                    name="GET /v1/organizations/{organization_id}/posts",
+                    status=200,
+                    at=T0,
+                )
+                for user, _ in people.values()
+            ]
+        )
         await uow.secrets.put(org.id, "pepper", uuid4(), f"ciphertext-of-{name}")
         await uow.api_keys.add(
             ApiKey(
@@ -229,6 +249,68 @@ async def _tenant(store: Store, name: str, extra: dict[UUID, tuple[User, Role]])
             ),
             f"hash-of-{name}",
         )
+        # Billing (0009): the organization's state and one processed provider event.
+        await uow.billing.save_state(
+            StoredBillingState(
+                organization_id=org.id,
+                state={"organization_id": str(org.id), "customer_id": f"cus_{org.id.hex}"},
+                version=1,
+                customer_id=f"cus_{org.id.hex}",
+                plan="free",
+                updated_at=T0,
+            ),
+            expected_version=None,
+        )
+        await uow.billing.record_webhook_event(
+            WebhookEventRow(
+                id=f"evt_{org.id.hex}",
+                type="customer.subscription.updated",
+                livemode=False,
+                created=T0,
+                payload={"id": f"evt_{org.id.hex}"},
+                status="processed",
+                organization_id=org.id,
+                received_at=T0,
+                processed_at=T0,
+            )
+        )
+        # Email (0010): an email to every member.
+        await uow.email.add_many(
+            [
+                OutboxEmail(
+                    organization_id=org.id,
+                    user_id=user.id,
+                    recipient=str(user.email),
+                    template="member_added",
+                    category=EmailCategory.TRANSACTIONAL,
+                    idempotency_key=f"seed:{org.id.hex}:{user.id.hex}",
+                    created_at=T0,
+                    not_before=T0,
+                )
+                for user, _ in people.values()
+            ]
+        )
+        # LinkedIn (0008): every member's connection and a spent sign-in state.
+        for user, _ in people.values():
+            await uow.linkedin_connections.save(
+                LinkedInConnection(
+                    organization_id=org.id,
+                    user_id=user.id,
+                    app="member",
+                    member_urn=f"urn:li:person:{user.id.hex[:10]}",
+                    access_token=f"gsb1.k1.sealed-{user.id.hex}",
+                    access_expires_at=T0 + timedelta(days=60),
+                    connected_at=T0,
+                    updated_at=T0,
+                ),
+                expected_version=None,
+            )
+            await uow.oauth_states.claim(
+                f"nonce-{org.id.hex}-{user.id.hex}",
+                expires_at=T0,
+                organization_id=org.id,
+                user_id=user.id,
+            )
     return tenant
 
 
@@ -239,4 +321,7 @@ async def seed(store: Store) -> World:
     b = await _tenant(store, "B", {both.id: (both, Role.ADMIN)})
     async with store.unit_of_work() as uow:
         await uow.users.add(outsider)
+        # Email (0010): the system's own tables, of no organization.
+        await uow.email.suppress("0" * 64, reason="bounced", provider="t", message_id=None, at=T0)
+        await uow.email.claim_slot("digest:2026-03-02T08:00Z", owner="seed", at=T0)
     return World(a, b, both, outsider)

@@ -41,6 +41,7 @@ from ghostart_redis.testing import closed_port, with_options
 from tests.adapters.redis import faultgen
 
 ROOT = Path(__file__).resolve().parents[3]
+_KIND = JobKind.GENERATE.value  #: the jobs the tests request and count
 
 
 class WorkerProcess:
@@ -188,7 +189,12 @@ class Counts:
 
 
 class Ledger:
-    """Reads the shared database (as its owner: row-level security does not hide rows)."""
+    """Reads the shared database (as its owner: row-level security does not hide rows).
+
+    Jobs are counted for the kind the tests request, ``generate``: a finished draft may queue
+    jobs of its own (the author's "draft ready" email), which are the app's traffic, not the
+    tests' subject. Leases (:meth:`leased_by`, :meth:`moved_on`) are of every kind.
+    """
 
     def __init__(self, database_url: str) -> None:
         self.engine = sa.create_engine(database_url, pool_size=2)
@@ -199,18 +205,23 @@ class Ledger:
 
     def counts(self) -> Counts:
         def by_status(table: str) -> Counter[str]:
-            rows = self.rows(f"SELECT status, count(*) FROM {table} GROUP BY status")
+            where = f" WHERE kind = '{_KIND}'" if table == "jobs" else ""
+            rows = self.rows(f"SELECT status, count(*) FROM {table}{where} GROUP BY status")
             return Counter({str(row[0]): int(row[1]) for row in rows})
 
         usage = self.rows("SELECT count(*) FROM usage_records")[0][0]
         return Counts(by_status("jobs"), by_status("generations"), by_status("posts"), int(usage))
 
     def done(self) -> int:
-        """Jobs done."""
-        return int(self.rows("SELECT count(*) FROM jobs WHERE status = 'done'")[0][0])
+        """Generate jobs done."""
+        sql = "SELECT count(*) FROM jobs WHERE status = 'done' AND kind = :k"
+        return int(self.rows(sql, k=_KIND)[0][0])
 
     def jobs(self) -> dict[UUID, sa.Row[Any]]:
-        rows = self.rows("SELECT id, status, attempts, lease_owner, lease_until FROM jobs")
+        rows = self.rows(
+            "SELECT id, status, attempts, lease_owner, lease_until FROM jobs WHERE kind = :k",
+            k=_KIND,
+        )
         return {row.id: row for row in rows}
 
     def leased_by(self, worker: WorkerProcess) -> set[UUID]:
@@ -276,6 +287,15 @@ class QueueView:
                 out = (row["consumer"].decode(), int(row["times_delivered"]))
                 held.setdefault(job_id, []).append(out)
         return held
+
+    def ready(self) -> set[UUID]:
+        """Jobs with an entry waiting in the stream: not delivered yet (not pending)."""
+        out = {
+            row["message_id"]
+            for row in self.client.xpending_range(self.stream, self.group(), "-", "+", 10_000)
+        }
+        entries: Any = self.client.xrange(self.stream)
+        return {UUID(fields[b"j"].decode()) for entry, fields in entries if entry not in out}
 
     def close(self) -> None:
         self.client.close()

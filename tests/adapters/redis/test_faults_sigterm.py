@@ -15,9 +15,16 @@ from typing import Any
 
 import pytest
 
-from ghostart_redis.queue import QueueSize, RedisQueue
+from ghostart_redis.queue import RedisQueue
 from tests.adapters.redis.faultgen import calls
-from tests.adapters.redis.fleet import Fleet, Ledger, author, await_until, write_requests
+from tests.adapters.redis.fleet import (
+    Fleet,
+    Ledger,
+    QueueView,
+    author,
+    await_until,
+    write_requests,
+)
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
 
@@ -48,12 +55,15 @@ async def test_sigterm_finishes_short_jobs_and_hands_long_ones_back_at_once(
     jobs = ledger.jobs()
     assert (jobs[short_id].status, jobs[short_id].attempts) == ("done", 1)
     assert (jobs[long_id].status, jobs[long_id].lease_owner) == ("queued", None)
-    queue = RedisQueue(fleet.queue_url)
+    queue, view = RedisQueue(fleet.queue_url), QueueView(fleet)
     try:
-        size = await queue.size()
+        size, waiting = await queue.size(), view.ready()
     finally:
         await queue.aclose()
-    assert size == QueueSize(ready=1, delayed=0, in_flight=0)
+        view.close()
+    # Ready: the long job, and any "draft ready" email the short one queued.
+    assert (size.delayed, size.in_flight) == (0, 0)
+    assert long_id in waiting
 
     successor = fleet.spawn(concurrency=2, faults=True)
     successor.wait_ready()

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
+from typing import Any
 
 import uvicorn
 
 from ghostart.errors import ConfigurationError
+from ghostart.observability.logs import configure_logging
 from ghostart.settings import load_settings
 from ghostart.web.settings import load_web_settings
 from ghostart_service.app import create_service
@@ -19,6 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
+    _init_sentry()
     try:
         settings = load_settings()
         web = load_web_settings(home=settings.home)
@@ -33,7 +38,31 @@ def main(argv: list[str] | None = None) -> None:
             file=sys.stderr,
         )
     print(f"ghostart: http://{args.host}:{args.port}/ (API docs at /docs)", file=sys.stderr)
-    uvicorn.run(service, host=args.host, port=args.port, log_level="info")
+    log_config: Any = uvicorn.config.LOGGING_CONFIG
+    if settings.log_format == "json":  # uvicorn's records too, through the root handler
+        configure_logging(logging.INFO, "json", force=True)
+        log_config = None
+    uvicorn.run(service, host=args.host, port=args.port, log_level="info", log_config=log_config)
+
+
+def _init_sentry() -> None:
+    """Initialise Sentry when ``SENTRY_DSN`` is set: the application's job, not a library's."""
+    dsn = os.environ.get("SENTRY_DSN", "").strip()
+    if not dsn:
+        return
+    try:
+        import sentry_sdk
+
+        from ghostart_sentry import sentry_options
+    except ImportError:
+        print(
+            "ghostart: SENTRY_DSN is set, but ghostart-sentry is not installed: "
+            "pip install ghostart-sentry",
+            file=sys.stderr,
+        )
+        return
+    rate = float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0") or 0)
+    sentry_sdk.init(dsn=dsn, **sentry_options(traces_sample_rate=rate))
 
 
 if __name__ == "__main__":

@@ -51,6 +51,24 @@ _PAGE = """<!doctype html>
   <button id="submit">Submit for review</button>
   <button id="approve">Approve</button>
   <p id="notice"></p>
+  <section id="email-preferences">
+    <h2>Email</h2>
+    <p>Account and billing emails always come. Choose the others:</p>
+    <label><input type="checkbox" id="pref-notifications" style="width:auto">
+      Notifications about my posts (drafts, reviews, publishing)</label>
+    <label><input type="checkbox" id="pref-digest" style="width:auto">
+      The weekly digest, Monday morning in my time zone</label>
+    <button id="save-prefs">Save email preferences</button> <span id="prefs-saved"></span>
+    <ul id="recent-emails"></ul>
+  </section>
+</section>
+<section id="analytics" hidden>
+  <h2>Usage (last 14 days)</h2>
+  <p id="analytics-totals"></p>
+  <svg id="analytics-chart" role="img" aria-label="usage per day" width="100%" height="180"
+       viewBox="0 0 700 180" preserveAspectRatio="none"></svg>
+  <p id="analytics-legend"></p>
+  <button id="analytics-csv">Download CSV</button>
 </section>
 <p id="error" class="error" role="alert"></p>
 <script>
@@ -90,6 +108,7 @@ async function signIn() {
   }
   $("new-org").hidden = me.organizations.length > 0;
   $("signin").hidden = true; $("workspace").hidden = false;
+  loadEmail().catch(fail);
 }
 
 async function createOrg() {
@@ -120,6 +139,73 @@ $("save").onclick = () => act("", {body: $("body").value}).catch(fail);
 $("submit").onclick = () => act("/submit").catch(fail);
 $("approve").onclick = () => act("/approve").catch(fail);
 if (token) { signIn().catch(() => sessionStorage.removeItem("ghostart-token")); }
+</script>
+<script>
+async function loadEmail() {
+  const prefs = (await api("GET", "/v1/me/email-preferences")).data;
+  $("pref-notifications").checked = prefs.notifications;
+  $("pref-digest").checked = prefs.digest;
+  const recent = (await api("GET", "/v1/email/recent")).data.emails;
+  $("recent-emails").replaceChildren(...recent.slice(0, 5).map((e) => {
+    const item = document.createElement("li");
+    item.textContent = e.template.replaceAll("_", " ") + ": " + (e.delivery || e.status);
+    return item;
+  }));
+}
+async function savePrefs() {
+  $("error").textContent = ""; $("prefs-saved").textContent = "";
+  await api("PATCH", "/v1/me/email-preferences", {
+    notifications: $("pref-notifications").checked, digest: $("pref-digest").checked,
+  });
+  $("prefs-saved").textContent = "saved";
+}
+$("save-prefs").onclick = () => savePrefs().catch(fail);
+</script>
+<script>
+// Usage analytics (issue 10): a page view per organization shown, and for admins the chart.
+const SERIES = [["api_calls", "API calls", "#4c78a8"], ["page_views", "page views", "#72b7b2"],
+                ["generations", "drafts generated", "#f58518"], ["publishes", "posts published", "#54a24b"]];
+async function loadAnalytics() {
+  if (!$("org").value) { return; }
+  await api("POST", orgUrl("/analytics/page-views"), {page: "/"});
+  let summary;
+  try { summary = (await api("GET", orgUrl("/analytics/daily?days=14"))).data; }
+  catch (error) { $("analytics").hidden = true; return; }  // not an admin: nothing to show
+  $("analytics").hidden = false;
+  const t = summary.totals;
+  $("analytics-totals").textContent = SERIES.map(([k, label]) => t[k] + " " + label).join(", ");
+  const svg = $("analytics-chart"), ns = "http://www.w3.org/2000/svg";
+  const max = Math.max(1, ...summary.days.flatMap((d) => SERIES.map(([k]) => d[k])));
+  const slot = 700 / summary.days.length, bar = (slot - 6) / SERIES.length;
+  const bars = [];
+  summary.days.forEach((day, i) => SERIES.forEach(([key, label, color], j) => {
+    const rect = document.createElementNS(ns, "rect"), h = 160 * day[key] / max;
+    rect.setAttribute("x", i * slot + 3 + j * bar); rect.setAttribute("width", bar);
+    rect.setAttribute("y", 170 - h); rect.setAttribute("height", h);
+    rect.setAttribute("fill", color); rect.setAttribute("data-series", key);
+    rect.setAttribute("data-day", day.day); rect.setAttribute("data-value", day[key]);
+    const tip = document.createElementNS(ns, "title");
+    tip.textContent = day.day + ": " + day[key] + " " + label; rect.appendChild(tip);
+    bars.push(rect);
+  }));
+  svg.replaceChildren(...bars);
+  $("analytics-legend").replaceChildren(...SERIES.map(([, label, color]) => {
+    const item = document.createElement("span");
+    item.textContent = "\u25a0 " + label + "  "; item.setAttribute("style", "color:" + color);
+    return item;
+  }));
+}
+async function downloadCsv() {
+  const response = await fetch(orgUrl("/analytics/export.csv?days=90"),
+                               {headers: {"Authorization": "Bearer " + token}});
+  if (!response.ok) { throw new Error("export failed: " + response.status); }
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = "ghostart-analytics.csv"; link.click();
+}
+$("analytics-csv").onclick = () => downloadCsv().catch(fail);
+$("org").addEventListener("change", () => loadAnalytics().catch(fail));
+new MutationObserver(() => loadAnalytics().catch(fail)).observe($("org"), {childList: true});
 </script>
 </body>
 </html>

@@ -72,6 +72,13 @@ class SQLCampaigns:
         query = query.order_by(c.created_at.desc(), c.id.desc()).limit(limit)
         return [self._model(r) for r in (await self._conn.execute(query)).mappings()]
 
+    async def count_since(self, organization_id: UUID, since: datetime) -> int:
+        c = self._t.c
+        query = sa.select(sa.func.count()).where(
+            c.organization_id == organization_id, c.created_at >= since
+        )
+        return int((await self._conn.execute(query)).scalar() or 0)
+
     def _posts_of(
         self, organization_id: UUID, author_id: UUID | None, *where: Any
     ) -> tuple[Any, ...]:

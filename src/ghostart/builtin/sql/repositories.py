@@ -15,8 +15,12 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import IntegrityError
 
 from ghostart.builtin.sql import tables as t
+from ghostart.builtin.sql.analytics import SQLAnalytics
+from ghostart.builtin.sql.billing import SQLBilling
 from ghostart.builtin.sql.campaigns import SQLCampaigns
 from ghostart.builtin.sql.connection import SQLConnection
+from ghostart.builtin.sql.email import SQLEmail
+from ghostart.builtin.sql.linkedin import SQLLinkedInConnections, SQLOAuthStates
 from ghostart.builtin.sql.prepared import hot
 from ghostart.builtin.sql.types import UTCDateTime
 from ghostart.builtin.sql.usage import usage_by_month
@@ -919,3 +923,8 @@ class SQLUnitOfWork:
         self.secrets = SQLSecrets(conn)
         self.api_keys = SQLApiKeys(conn)
         self.campaigns = SQLCampaigns(conn)
+        self.email = SQLEmail(conn)
+        self.linkedin_connections = SQLLinkedInConnections(conn)
+        self.oauth_states = SQLOAuthStates(conn)
+        self.billing = SQLBilling(conn)
+        self.analytics = SQLAnalytics(conn)
