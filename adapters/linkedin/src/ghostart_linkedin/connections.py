@@ -20,8 +20,7 @@ from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from ghostart.models.linkedin import LinkedInConnection
 from ghostart.ports import Clock
 from ghostart_linkedin.settings import AppKind
 
@@ -51,31 +50,13 @@ class ConnectionKey:
         )
 
 
-class Connection(BaseModel):
-    """One member's connection as stored: tokens are SecretBox ciphertext, never plaintext."""
+class Connection(LinkedInConnection):
+    """One member's connection as stored: the core's row, with its key.
 
-    model_config = ConfigDict(frozen=True)
-
-    organization_id: UUID
-    user_id: UUID
-    app: AppKind
-    #: ``urn:li:person:{sub}`` from ``/v2/userinfo``.
-    member_urn: str
-    member_name: str | None = None
-    access_token: str = Field(repr=False)
-    access_expires_at: datetime
-    refresh_token: str | None = Field(default=None, repr=False)
-    refresh_expires_at: datetime | None = None
-    scopes: tuple[str, ...] = ()
-    needs_reconnect: bool = False
-    #: Why (``invalid_grant``, ``revoked``, ``expired``); ``None`` while the connection works.
-    reconnect_reason: str | None = None
-    #: The access expiry the "expiring soon" reminder was sent for (one reminder per token).
-    reminded_for: datetime | None = None
-    connected_at: datetime
-    updated_at: datetime
-    #: Bumped by every save; the compare-and-set token.
-    version: int = 0
+    The tokens are SecretBox ciphertext, never plaintext; ``reminded_for`` is the access expiry
+    the "expiring soon" reminder was sent for; ``version``, bumped by every save, is the
+    compare-and-set token.
+    """
 
     @property
     def key(self) -> ConnectionKey:

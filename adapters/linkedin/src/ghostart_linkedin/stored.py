@@ -19,7 +19,7 @@ __all__ = ["StoreConnectionStore", "StoreUsedStates"]
 
 
 def _to_core(connection: Connection) -> LinkedInConnection:
-    return LinkedInConnection.model_validate(connection.model_dump())
+    return LinkedInConnection.model_validate(connection.model_dump())  # the plain core model
 
 
 def _from_core(row: LinkedInConnection) -> Connection:
