@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -167,6 +167,31 @@ class AdapterURL:
     def file_path(self) -> Path:
         """The path of a ``scheme:///path`` URL (relative when written ``scheme:///rel``)."""
         return Path(self.path[1:] if self.path.startswith("/") and not self.netloc else self.path)
+
+    def checked_options(
+        self, setting: str, *, known: Iterable[str], secrets: Iterable[str], instead: str
+    ) -> dict[str, str]:
+        """The query options, once none is a secret and every one is ``known``.
+
+        For an adapter's ``from_url``: a secret in a URL ends up in logs and process lists, so
+        it is refused with the settings to use ``instead``; a misspelt option is refused rather
+        than ignored. ``setting`` names the variable the URL came from.
+        """
+        secret_names = {name.lower() for name in secrets}
+        secret = [name for name in self.options if name.lower() in secret_names]
+        if secret:
+            raise ConfigurationError(
+                f"{setting}: do not put secrets in the URL (option {secret[0]!r}); "
+                f"set {instead} instead"
+            )
+        allowed = set(known)
+        unknown = sorted(set(self.options) - allowed)
+        if unknown:
+            raise ConfigurationError(
+                f"{setting}={self}: unknown option(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(allowed))}"
+            )
+        return dict(self.options)
 
     def __str__(self) -> str:
         return _redact(self.raw)

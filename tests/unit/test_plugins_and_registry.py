@@ -200,3 +200,21 @@ def test_secret_options_are_hidden_when_the_scheme_is_unknown(tmp_path: Path) ->
             plugins=PluginManager(entry_points_enabled=False),
         )
     assert "hunter2" not in str(err.value) and "sentinel_password=***" in str(err.value)
+
+
+def test_checked_options_refuse_secrets_and_unknown_names_and_keep_the_rest() -> None:
+    url = AdapterURL.parse("acme?timeout=5&region=eu")
+    known, secrets = ("timeout", "region", "retries"), ("api_key",)
+    assert url.checked_options("GHOSTART_X", known=known, secrets=secrets, instead="X_KEY") == {
+        "timeout": "5",
+        "region": "eu",
+    }
+    with pytest.raises(ConfigurationError, match="do not put secrets in the URL") as refused:
+        AdapterURL.parse("acme?API_KEY=sk-live-123").checked_options(
+            "GHOSTART_X", known=known, secrets=secrets, instead="X_KEY"
+        )
+    assert "sk-live-123" not in str(refused.value) and "set X_KEY instead" in str(refused.value)
+    with pytest.raises(ConfigurationError, match=r"unknown option\(s\) regoin; known: region"):
+        AdapterURL.parse("acme?regoin=eu").checked_options(
+            "GHOSTART_X", known=known, secrets=secrets, instead="X_KEY"
+        )

@@ -149,19 +149,12 @@ class LinkedInSettings(BaseSettings):
     @classmethod
     def from_url(cls, url: AdapterURL, **overrides: Any) -> LinkedInSettings:
         """The environment's settings with the URL's options (and ``overrides``) on top."""
-        options = dict(url.options)
-        secret = [name for name in options if name.lower() in _SECRET_OPTIONS]
-        if secret:
-            raise ConfigurationError(
-                f"GHOSTART_PUBLISHER: do not put secrets in the URL (option {secret[0]!r}); "
-                "set GHOSTART_LINKEDIN_CLIENT_SECRET (and GHOSTART_LINKEDIN_ORG_CLIENT_SECRET)"
-            )
-        unknown = sorted(set(options) - set(_URL_OPTIONS))
-        if unknown:
-            raise ConfigurationError(
-                f"GHOSTART_PUBLISHER={url}: unknown option(s) {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(_URL_OPTIONS))}"
-            )
+        options = url.checked_options(
+            "GHOSTART_PUBLISHER",
+            known=_URL_OPTIONS,
+            secrets=_SECRET_OPTIONS,
+            instead="GHOSTART_LINKEDIN_CLIENT_SECRET (and GHOSTART_LINKEDIN_ORG_CLIENT_SECRET)",
+        )
         return cls.load(**(options | overrides))
 
     def app(self, kind: AppKind) -> AppCredentials:

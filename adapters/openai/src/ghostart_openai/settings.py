@@ -135,19 +135,12 @@ class OpenAISettings(BaseSettings):
     @classmethod
     def from_url(cls, url: AdapterURL, **overrides: Any) -> OpenAISettings:
         """The environment's settings with the URL's options (and ``overrides``) on top."""
-        options = dict(url.options)
-        secret = [name for name in options if name.lower() in _SECRET_OPTIONS]
-        if secret:
-            raise ConfigurationError(
-                f"GHOSTART_GENERATOR: do not put the API key in the URL (option {secret[0]!r}); "
-                "set GHOSTART_OPENAI_API_KEY (or OPENAI_API_KEY) instead"
-            )
-        unknown = sorted(set(options) - set(_URL_OPTIONS) - set(_PRICE_OPTIONS))
-        if unknown:
-            raise ConfigurationError(
-                f"GHOSTART_GENERATOR={url}: unknown option(s) {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(_URL_OPTIONS + _PRICE_OPTIONS))}"
-            )
+        options = url.checked_options(
+            "GHOSTART_GENERATOR",
+            known=(*_URL_OPTIONS, *_PRICE_OPTIONS),
+            secrets=_SECRET_OPTIONS,
+            instead="GHOSTART_OPENAI_API_KEY (or OPENAI_API_KEY)",
+        )
         values: dict[str, Any] = {k: v for k, v in options.items() if k in _URL_OPTIONS}
         values |= overrides
         settings = cls.load(**values)

@@ -72,19 +72,12 @@ class ResendSettings(BaseSettings):
     @classmethod
     def from_url(cls, url: AdapterURL, **overrides: Any) -> ResendSettings:
         """The environment's settings with the URL's options (and ``overrides``) on top."""
-        options = dict(url.options)
-        secret = [name for name in options if name.lower() in _SECRET_OPTIONS]
-        if secret:
-            raise ConfigurationError(
-                f"GHOSTART_MAILER: do not put secrets in the URL (option {secret[0]!r}); set "
-                f"{KEY_SETTING} and {WEBHOOK_SETTING} instead"
-            )
-        unknown = sorted(set(options) - set(_URL_OPTIONS))
-        if unknown:
-            raise ConfigurationError(
-                f"GHOSTART_MAILER={url}: unknown option(s) {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(_URL_OPTIONS))}"
-            )
+        options = url.checked_options(
+            "GHOSTART_MAILER",
+            known=_URL_OPTIONS,
+            secrets=_SECRET_OPTIONS,
+            instead=f"{KEY_SETTING} and {WEBHOOK_SETTING}",
+        )
         return cls.load(**(options | overrides))
 
     @classmethod

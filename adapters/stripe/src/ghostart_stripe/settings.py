@@ -163,19 +163,12 @@ class StripeSettings(BaseSettings):
     @classmethod
     def from_url(cls, url: AdapterURL, **overrides: Any) -> StripeSettings:
         """The environment's settings with the URL's options (and ``overrides``) on top."""
-        options = dict(url.options)
-        secret = [name for name in options if name.lower() in _SECRET_OPTIONS]
-        if secret:
-            raise ConfigurationError(
-                f"GHOSTART_BILLING: do not put secrets in the URL (option {secret[0]!r}); set "
-                "GHOSTART_STRIPE_API_KEY and GHOSTART_STRIPE_WEBHOOK_SECRET instead"
-            )
-        unknown = sorted(set(options) - set(_URL_OPTIONS))
-        if unknown:
-            raise ConfigurationError(
-                f"GHOSTART_BILLING={url}: unknown option(s) {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(_URL_OPTIONS))}"
-            )
+        options = url.checked_options(
+            "GHOSTART_BILLING",
+            known=_URL_OPTIONS,
+            secrets=_SECRET_OPTIONS,
+            instead="GHOSTART_STRIPE_API_KEY and GHOSTART_STRIPE_WEBHOOK_SECRET",
+        )
         return cls.load(**(options | overrides))
 
     @classmethod
