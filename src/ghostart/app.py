@@ -282,12 +282,20 @@ class Ghostart:
             requeue_after = (
                 self.settings.reconcile_interval_seconds if self.queue_in_process else None
             )
+            periodic: list[Callable[[], Awaitable[object]]] = [
+                self.email_scheduler.tick,
+                self.email_sender.send_due,
+            ]
+            # A publisher's own upkeep (ghostart-linkedin: expiry reminders, spent OAuth states).
+            maintain = getattr(self.publisher, "maintain", None)
+            if callable(maintain):
+                periodic.append(maintain)
             self.worker = Worker(
                 self.context,
                 dict(self.handlers),
                 concurrency=concurrency,
                 requeue_after=requeue_after,
-                periodic=[self.email_scheduler.tick, self.email_sender.send_due],
+                periodic=periodic,
             )
             self._worker_task = asyncio.create_task(self.worker.run(), name="ghostart-worker")
         return self.worker

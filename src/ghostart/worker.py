@@ -84,7 +84,8 @@ class Worker:
         self._running: set[asyncio.Task[None]] = set()
         self._receivers: list[asyncio.Task[None]] = []
         self.processed = 0
-        #: Called on every reconcile tick (the email scheduler); each throttles itself.
+        #: Called on every reconcile tick (the email scheduler and sender, the publisher's
+        #: ``maintain()``); each throttles itself.
         self.periodic = tuple(periodic)
 
     def stop(self) -> None:
@@ -428,26 +429,12 @@ class Worker:
             log.info("reconciler re-queued %d job(s)", len(due))
         return len(due)
 
-    async def maintain_once(self) -> None:
-        """Periodic upkeep of the publisher, if it has any (``maintain()``; it throttles itself).
-
-        ghostart-linkedin sends its "token expiring soon" reminders and forgets spent OAuth
-        states there.
-        """
-        maintain = getattr(self.ctx.publisher, "maintain", None)
-        if maintain is not None:
-            await maintain()
-
     async def _reconcile_loop(self) -> None:
         while True:
             try:
                 await self.reconcile_once()
             except Exception as exc:
                 self.ctx.monitor.capture_exception(exc, operation="reconcile")
-            try:
-                await self.maintain_once()
-            except Exception as exc:
-                self.ctx.monitor.capture_exception(exc, operation="maintain")
             for task in self.periodic:
                 try:
                     await task()

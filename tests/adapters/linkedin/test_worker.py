@@ -246,7 +246,7 @@ async def test_the_worker_reminds_once_a_week_before_a_token_without_refresh_exp
     )
     assert app.worker is not None
     clock.advance(52 * 86400)  # 8 days left: not yet
-    await app.worker.maintain_once()
+    await app.publisher.maintain()  # type: ignore[attr-defined]
     assert recorder.named(EventName.LINKEDIN_EXPIRING) == []
     clock.advance(2 * 86400)  # 6 days left; the reconciler's next round sends it
     for _ in range(400):
@@ -255,7 +255,7 @@ async def test_the_worker_reminds_once_a_week_before_a_token_without_refresh_exp
         await asyncio.sleep(0.025)
     for _ in range(3):  # later rounds (hours apart) do not send it again
         clock.advance(2 * 3600)
-        await app.worker.maintain_once()
+        await app.publisher.maintain()  # type: ignore[attr-defined]
     [event] = recorder.named(EventName.LINKEDIN_EXPIRING)
     assert event.payload["user_id"] == str(team.employee.user_id)
 
