@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from redis.asyncio import Redis
 
 from ghostart.testing.services import redis_url, unavailable
+from ghostart_redis.queue import RedisQueue
 from ghostart_redis.testing import Proxy, RecordingMonitor, with_address, with_options
 
 # Worker processes, a redis-server of a test's own, and the database behind them (fault tests).
@@ -86,3 +88,23 @@ async def proxy(server: str) -> AsyncIterator[Proxy]:
 def proxied_url(url: str, proxy: Proxy) -> str:
     """The test URL (with its prefix) going through the proxy."""
     return with_address(url, "127.0.0.1", proxy.port)
+
+
+#: The visibility timeout of the queues ``make_queue`` builds (unless a test gives another).
+VT = 0.3
+
+
+@pytest.fixture
+async def make_queue(url: str) -> AsyncIterator[Callable[..., RedisQueue]]:
+    """Queue instances on the test's prefix: each one a separate consumer, like a process."""
+    made: list[RedisQueue] = []
+
+    def make(**kwargs: Any) -> RedisQueue:
+        kwargs.setdefault("visibility_timeout", VT)
+        queue = RedisQueue(url, **kwargs)
+        made.append(queue)
+        return queue
+
+    yield make
+    for queue in made:
+        await queue.aclose()

@@ -10,8 +10,7 @@ import asyncio
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 from redis.asyncio import Redis
@@ -20,26 +19,9 @@ from ghostart.errors import ConfigurationError, TransientError
 from ghostart.ports import Delivery
 from ghostart_redis.queue import QueueSize, RedisQueue
 from ghostart_redis.testing import RecordingMonitor, closed_port, with_address, with_options
+from tests.adapters.redis.conftest import VT  # make_queue's visibility timeout
 
 pytestmark = pytest.mark.redis
-
-VT = 0.3
-
-
-@pytest.fixture
-async def make_queue(url: str) -> AsyncIterator[Callable[..., RedisQueue]]:
-    """Queue instances on the test's prefix: each one a separate consumer, like a process."""
-    made: list[RedisQueue] = []
-
-    def make(**kwargs: Any) -> RedisQueue:
-        kwargs.setdefault("visibility_timeout", VT)
-        queue = RedisQueue(url, **kwargs)
-        made.append(queue)
-        return queue
-
-    yield make
-    for queue in made:
-        await queue.aclose()
 
 
 async def _receive(queue: RedisQueue, within: float = 2.0) -> Delivery:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,25 +18,9 @@ from ghostart.errors import TransientError
 from ghostart.ports import BatchQueue, Delivery
 from ghostart_redis.queue import QueueSize, RedisQueue
 from ghostart_redis.testing import closed_port, with_address
+from tests.adapters.redis.conftest import VT  # make_queue's visibility timeout
 
 pytestmark = pytest.mark.redis
-
-VT = 0.3
-
-
-@pytest.fixture
-async def make_queue(url: str) -> AsyncIterator[Callable[..., RedisQueue]]:
-    made: list[RedisQueue] = []
-
-    def make(**kwargs: Any) -> RedisQueue:
-        kwargs.setdefault("visibility_timeout", VT)
-        queue = RedisQueue(url, **kwargs)
-        made.append(queue)
-        return queue
-
-    yield make
-    for queue in made:
-        await queue.aclose()
 
 
 def _count_calls(queue: RedisQueue) -> list[str]:
