@@ -441,7 +441,8 @@ class Worker:
                 except Exception as exc:
                     self.ctx.monitor.capture_exception(exc, operation="periodic")
             try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=self.reconcile_interval)
+                async with asyncio.timeout(self.reconcile_interval):
+                    await self._stopping.wait()
                 return
             except TimeoutError:
                 pass

@@ -33,6 +33,12 @@ JANUARY = datetime(2026, 1, 20, 12, 0, tzinfo=UTC)
 FEBRUARY = datetime(2026, 2, 3, 9, 30, tzinfo=UTC)
 
 
+# A per-request fee of 37 nano-dollars: token prices alone can sum to whole micro-dollars by
+# chance, the fee makes every month's total carry digits below a micro-dollar (fewer than 200
+# generations cannot add up to one).
+REQUEST_FEE = Decimal("0.000000037")
+
+
 class PricedGenerator:
     """Offline drafts that cost what a priced model would, unrounded; some requests fail."""
 
@@ -51,7 +57,8 @@ class PricedGenerator:
                 draft.usage.prompt_tokens * Decimal("0.40")
                 + draft.usage.completion_tokens * Decimal("1.60")
             )
-            / 10**6,
+            / 10**6
+            + REQUEST_FEE,
         )
         if "refuse" in request.topic:
             raise ContentRejected("the model declined to write this post", usage=usage)

@@ -116,9 +116,12 @@ class AnalyticsRecorder:
             self._task = asyncio.create_task(self._run(), name="ghostart-analytics")
 
     async def _run(self) -> None:
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that
+        # arrives as the wake-up does (a full buffer at shutdown), and the loop never ends.
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
+                async with asyncio.timeout(self.interval):
+                    await self._wake.wait()
             self._wake.clear()
             while await self.flush() >= 5_000:
                 pass
