@@ -48,6 +48,7 @@ from ghostart.services.billing_states import StoreSubscriptionStates
 from ghostart.services.brand_voices import BrandVoiceService
 from ghostart.services.campaigns import CampaignService
 from ghostart.services.context import Notifier, ServiceContext
+from ghostart.services.events import EventRedelivery
 from ghostart.services.generation import GenerationService
 from ghostart.services.jobs import default_handlers
 from ghostart.services.linkedin import LinkedInService
@@ -123,6 +124,7 @@ class Ghostart:
             clock=clock,
             retry=self.retry,
             emit=self.emit,
+            deliver=self.deliver,
             notifier=Notifier(self.broadcast, monitor=self.monitor),
         )
         self.organizations = OrganizationService(self.context)
@@ -285,6 +287,7 @@ class Ghostart:
             periodic: list[Callable[[], Awaitable[object]]] = [
                 self.email_scheduler.tick,
                 self.email_sender.send_due,
+                EventRedelivery(self.context).run_once,
             ]
             # A publisher's own upkeep (ghostart-linkedin: expiry reminders, spent OAuth states).
             maintain = getattr(self.publisher, "maintain", None)
@@ -313,9 +316,17 @@ class Ghostart:
         self.worker, self._worker_task = None, None
 
     async def emit(self, event: DomainEvent) -> None:
-        """Publish a domain event to every plugin's ``ghostart_handle_event``."""
+        """Publish a domain event to every plugin's ``ghostart_handle_event``, once, now.
+
+        For events of ghostart's own changes the services use the outbox instead
+        (``ServiceContext.record`` and ``dispatch``: at least once, even across a crash).
+        """
+        await self.deliver(event)
+
+    async def deliver(self, event: DomainEvent) -> list[str]:
+        """Hand ``event`` to every plugin; the names of those whose handler failed."""
         self.monitor.incr("ghostart.events", name=event.name)
-        await self.plugins.emit(event, self)
+        return await self.plugins.emit(event, self)
 
     async def aclose(self) -> None:
         """Stop the worker, send its last completion signals and close every adapter."""

@@ -44,8 +44,10 @@ def ghostart_register_adapters(registry: AdapterRegistry) -> None:
 def ghostart_handle_event(event: DomainEvent, app: Ghostart) -> Awaitable[None] | None:
     """React to a domain event (``content.generated``, ``post.published``, ...).
 
-    Called for every event after the change that caused it is committed. May be a coroutine. An
-    error here is reported to the Monitor and never undoes or blocks the change.
+    Called for every event after the change that caused it is committed, at least once: the
+    event is kept with the change, and a worker dispatches it again if its process died first
+    or a handler raised. Deduplicate by ``event.id``. May be a coroutine. An error here is
+    reported to the Monitor and never undoes or blocks the change.
 
     Example::
 

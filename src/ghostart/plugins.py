@@ -141,8 +141,9 @@ class PluginManager:
             impl.function(registry=registry)
         return registry
 
-    async def emit(self, event: DomainEvent, app: Ghostart) -> None:
-        """Fan ``event`` out to every plugin; failures are reported, never raised."""
+    async def emit(self, event: DomainEvent, app: Ghostart) -> list[str]:
+        """Fan ``event`` out to every plugin; failures are reported (their names returned)."""
+        failed: list[str] = []
         for impl in self.hook.ghostart_handle_event.get_hookimpls():
             try:
                 offered = {"event": event, "app": app}
@@ -155,3 +156,5 @@ class PluginManager:
             except Exception as exc:
                 log.exception("plugin %s failed handling %s", impl.plugin_name, event.name)
                 app.monitor.capture_exception(exc, plugin=impl.plugin_name, event=event.name)
+                failed.append(impl.plugin_name)
+        return failed

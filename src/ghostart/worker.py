@@ -407,12 +407,12 @@ class Worker:
                 return
             if handler is not None:
                 events = await handler.on_failed(uow, job, error if public is None else public)
+                events = [await self.ctx.record(uow, event) for event in events]
         # After the commit: a waiter woken here or in another process reads the failure.
         self.ctx.notifier.notify(job.subject_id)
         self.ctx.monitor.incr("ghostart.jobs.failed", kind=job.kind.value)
         log.error("job %s (%s) failed for good: %s", job.id, job.kind, error)
-        for event in events:
-            await self.ctx.emit(event)
+        await self.ctx.dispatch(*events)
 
     async def reconcile_once(self, *, limit: int = 500) -> int:
         """Re-queue due jobs that are not in flight; returns how many."""

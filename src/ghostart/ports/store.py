@@ -33,6 +33,7 @@ from ghostart.models import (
 from ghostart.ports.analytics import AnalyticsRepository
 from ghostart.ports.billing import BillingRepository
 from ghostart.ports.email import EmailRepository
+from ghostart.ports.events import DomainEventRepository
 from ghostart.ports.linkedin import LinkedInConnectionRepository, OAuthStateRepository
 
 __all__ = [
@@ -390,6 +391,7 @@ class UnitOfWork(Protocol):
     oauth_states: OAuthStateRepository
     email: EmailRepository
     analytics: AnalyticsRepository
+    events: DomainEventRepository
 
 
 @runtime_checkable

@@ -141,15 +141,16 @@ class ApiKeyService:
             pepper = await self._pepper(uow, principal.organization_id, create=True)
             assert pepper is not None
             await uow.api_keys.add(key, _digest(pepper, raw))
+            created = await self._record(
+                uow, "api_key.created", principal, key, scopes=sorted(p.value for p in key.scopes)
+            )
         logger.info(
             "API key %s (%s) created in organization %s",
             key.key_prefix,
             key.id,
             key.organization_id,
         )
-        await self._emit(
-            "api_key.created", principal, key, scopes=sorted(p.value for p in key.scopes)
-        )
+        await self.ctx.dispatch(created)
         return key, raw
 
     async def list(self, principal: Principal) -> builtins.list[ApiKey]:
@@ -174,10 +175,11 @@ class ApiKeyService:
             if key.revoked:
                 return key
             revoked = await uow.api_keys.revoke(org_id, key_id, at=self.ctx.clock.now())
-        if revoked is None:  # the organization went away meanwhile
-            raise NotFound(f"API key {key_id} not found")
+            if revoked is None:  # the organization went away meanwhile
+                raise NotFound(f"API key {key_id} not found")
+            event = await self._record(uow, "api_key.revoked", principal, revoked)
         logger.info("API key %s (%s) revoked", revoked.key_prefix, revoked.id)
-        await self._emit("api_key.revoked", principal, revoked)
+        await self.ctx.dispatch(event)
         return revoked
 
     async def authenticate(self, raw_key: str) -> tuple[Principal, ApiKey]:
@@ -279,8 +281,11 @@ class ApiKeyService:
         self._peppers[organization_id] = pepper
         return pepper
 
-    async def _emit(self, name: str, principal: Principal, key: ApiKey, **facts: object) -> None:
-        await self.ctx.emit(
+    async def _record(
+        self, uow: UnitOfWork, name: str, principal: Principal, key: ApiKey, **facts: object
+    ) -> DomainEvent:
+        return await self.ctx.record(
+            uow,
             DomainEvent(
                 name=name,
                 organization_id=key.organization_id,
@@ -291,5 +296,5 @@ class ApiKeyService:
                     "by": str(principal.user_id),
                     **facts,
                 },
-            )
+            ),
         )

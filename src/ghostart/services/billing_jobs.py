@@ -64,10 +64,9 @@ class BillingEventHandler:
                 organization_id=outcome.organization_id,
                 error=ignored,
             )
-        events: list[DomainEvent] = list(outcome.events)
+            events: list[DomainEvent] = [await ctx.record(uow, e) for e in outcome.events]
         ctx.monitor.incr("ghostart.billing.events", type=begun.type, ignored=str(bool(ignored)))
-        for domain_event in events:
-            await ctx.emit(domain_event)
+        await ctx.dispatch(*events)
 
     async def on_failed(self, uow: UnitOfWork, job: Job, error: str) -> list[DomainEvent]:
         """Mark the row failed (running the job again is safe: see the module docstring)."""

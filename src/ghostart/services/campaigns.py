@@ -191,20 +191,22 @@ class CampaignService:
                 posts.append(post)
                 if job is not None:
                     jobs.append(job)
+            created = await self.ctx.record(
+                uow,
+                DomainEvent(
+                    name=EventName.CAMPAIGN_CREATED,
+                    organization_id=org_id,
+                    payload={
+                        "campaign_id": str(campaign.id),
+                        "by": str(principal.user_id),
+                        "post_ids": [str(p.id) for p in posts],
+                        "skipped": [str(s.user_id) for s in skipped],
+                    },
+                ),
+            )
         await self._enqueue(jobs)
         self.ctx.monitor.incr("ghostart.campaigns.created")
-        await self.ctx.emit(
-            DomainEvent(
-                name=EventName.CAMPAIGN_CREATED,
-                organization_id=org_id,
-                payload={
-                    "campaign_id": str(campaign.id),
-                    "by": str(principal.user_id),
-                    "post_ids": [str(p.id) for p in posts],
-                    "skipped": [str(s.user_id) for s in skipped],
-                },
-            )
-        )
+        await self.ctx.dispatch(created)
         return CampaignLaunch(campaign, posts, skipped)
 
     async def list(

@@ -23,7 +23,9 @@ from ghostart.ports import (
     RateLimiter,
     Store,
 )
+from ghostart.ports.store import UnitOfWork
 from ghostart.retry import RetryPolicy
+from ghostart.services.events import dispatch_events, record_event
 from ghostart.settings import Settings
 
 __all__ = ["Notifier", "ServiceContext", "Wakeup", "month_start"]
@@ -203,7 +205,17 @@ class ServiceContext:
     clock: Clock
     retry: RetryPolicy
     emit: Callable[[DomainEvent], Awaitable[None]]
+    #: Hands an event to every plugin; the names of those whose handler failed.
+    deliver: Callable[[DomainEvent], Awaitable[list[str]]]
     notifier: Notifier = field(default_factory=Notifier)
+
+    async def record(self, uow: UnitOfWork, event: DomainEvent) -> DomainEvent:
+        """Keep ``event`` in the transaction of its change; :meth:`dispatch` it after commit."""
+        return await record_event(self, uow, event)
+
+    async def dispatch(self, *events: DomainEvent) -> None:
+        """Hand recorded, committed events to the plugins (a worker retries what fails)."""
+        await dispatch_events(self, list(events))
 
     def new_job(
         self,

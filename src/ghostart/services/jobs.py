@@ -170,6 +170,20 @@ class GenerateHandler:
             )
             # Usage analytics in the same transaction: counted exactly when the draft is stored.
             await uow.analytics.add_many(generation_events(draft.model, posts, now))
+            generated = await ctx.record(
+                uow,
+                DomainEvent(
+                    name=EventName.CONTENT_GENERATED,
+                    organization_id=done.organization_id,
+                    payload={
+                        "generation_id": str(done.id),
+                        "post_ids": [str(p.id) for p in posts],
+                        "author_ids": sorted({str(p.author_id) for p in posts}),
+                        "model": draft.model,
+                        "ai_generated": draft.ai_generated,
+                    },
+                ),
+            )
         try:
             payload = json.dumps(cache_payload(done)).encode()
             await ctx.cache.set(
@@ -185,19 +199,7 @@ class GenerateHandler:
                 await ctx.queue.enqueue(report.id)
             except Exception as exc:  # the row is the truth: the reconciler will enqueue it
                 ctx.monitor.capture_exception(exc, job_id=str(report.id))
-        await ctx.emit(
-            DomainEvent(
-                name=EventName.CONTENT_GENERATED,
-                organization_id=done.organization_id,
-                payload={
-                    "generation_id": str(done.id),
-                    "post_ids": [str(p.id) for p in posts],
-                    "author_ids": sorted({str(p.author_id) for p in posts}),
-                    "model": draft.model,
-                    "ai_generated": draft.ai_generated,
-                },
-            )
-        )
+        await ctx.dispatch(generated)
 
     async def _reject(
         self, job: Job, owner: str, generation: Generation, exc: ContentRejected
@@ -239,22 +241,24 @@ class GenerateHandler:
                 (PostStatus.REQUESTED, PostStatus.GENERATING),
                 {"status": PostStatus.REJECTED, "error": reason, "review_note": reason},
             )
+            failed = await ctx.record(
+                uow,
+                DomainEvent(
+                    name=EventName.CONTENT_FAILED,
+                    organization_id=generation.organization_id,
+                    payload={
+                        "generation_id": str(generation.id),
+                        "post_ids": [str(p.id) for p in posts],
+                        "error": reason,
+                        "rejected": True,
+                        "categories": list(exc.categories),
+                    },
+                ),
+            )
         ctx.notifier.notify(generation.id, posts)
         ctx.monitor.incr("ghostart.generation.rejected")
         log.info("generation %s rejected: %s", generation.id, reason)
-        await ctx.emit(
-            DomainEvent(
-                name=EventName.CONTENT_FAILED,
-                organization_id=generation.organization_id,
-                payload={
-                    "generation_id": str(generation.id),
-                    "post_ids": [str(p.id) for p in posts],
-                    "error": reason,
-                    "rejected": True,
-                    "categories": list(exc.categories),
-                },
-            )
-        )
+        await ctx.dispatch(failed)
 
     async def on_failed(self, uow: UnitOfWork, job: Job, error: str) -> list[DomainEvent]:
         """Fail the generation and every post waiting on it."""
@@ -380,18 +384,20 @@ class PublishHandler:
                 },
             )
             await uow.analytics.add_many([publish_event(post, ctx.clock.now())])
-        ctx.monitor.incr("ghostart.publish.done")
-        await ctx.emit(
-            DomainEvent(
-                name=EventName.POST_PUBLISHED,
-                organization_id=org_id,
-                payload={
-                    "post_id": str(post.id),
-                    "author_id": str(post.author_id),
-                    "external_id": publication.external_id,
-                },
+            published = await ctx.record(
+                uow,
+                DomainEvent(
+                    name=EventName.POST_PUBLISHED,
+                    organization_id=org_id,
+                    payload={
+                        "post_id": str(post.id),
+                        "author_id": str(post.author_id),
+                        "external_id": publication.external_id,
+                    },
+                ),
             )
-        )
+        ctx.monitor.incr("ghostart.publish.done")
+        await ctx.dispatch(published)
 
     async def _duplicate(self, request: PublishRequest, exc: DuplicateContent) -> Publication:
         """The network already has this post (an earlier attempt made it): where it is."""

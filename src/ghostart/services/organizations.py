@@ -148,7 +148,10 @@ class OrganizationService:
                 raise Conflict("already a member")
             await check_seats(self.ctx, uow, principal.organization_id)
             await uow.memberships.add(membership)
-        await self._emit(EventName.MEMBER_ADDED, principal, user_id=str(user_id), role=role.value)
+            added = await self._record(
+                uow, EventName.MEMBER_ADDED, principal, user_id=str(user_id), role=role.value
+            )
+        await self.ctx.dispatch(added)
         return membership
 
     async def user_by_email(self, principal: Principal, email: str) -> User:
@@ -175,9 +178,10 @@ class OrganizationService:
             if current.role is Role.ADMIN and role is not Role.ADMIN:
                 await self._keep_an_admin(uow, principal.organization_id, "demote")
             await uow.memberships.set_role(principal.organization_id, user_id, role)
-        await self._emit(
-            EventName.MEMBER_ROLE_CHANGED, principal, user_id=str(user_id), role=role.value
-        )
+            changed = await self._record(
+                uow, EventName.MEMBER_ROLE_CHANGED, principal, user_id=str(user_id), role=role.value
+            )
+        await self.ctx.dispatch(changed)
         return current.model_copy(update={"role": role})
 
     async def remove_member(self, principal: Principal, user_id: UUID) -> None:
@@ -190,8 +194,13 @@ class OrganizationService:
             current = await self._member(uow, principal.organization_id, user_id)
             if current.role is Role.ADMIN:
                 await self._keep_an_admin(uow, principal.organization_id, "remove")
+            # Recorded before the removal: on PostgreSQL a member records its organization's
+            # events (row-level security), and one leaving is a member until the delete.
+            removed = await self._record(
+                uow, EventName.MEMBER_REMOVED, principal, user_id=str(user_id)
+            )
             await uow.memberships.remove(principal.organization_id, user_id)
-        await self._emit(EventName.MEMBER_REMOVED, principal, user_id=str(user_id))
+        await self.ctx.dispatch(removed)
 
     @staticmethod
     async def _member(uow: UnitOfWork, organization_id: UUID, user_id: UUID) -> Membership:
@@ -206,7 +215,9 @@ class OrganizationService:
         if admins <= 1:
             raise Conflict(f"can not {action} the last admin; make another member admin first")
 
-    async def _emit(self, name: str, principal: Principal, **payload: str) -> None:
-        await self.ctx.emit(
-            DomainEvent(name=name, organization_id=principal.organization_id, payload=payload)
+    async def _record(
+        self, uow: UnitOfWork, name: str, principal: Principal, **payload: str
+    ) -> DomainEvent:
+        return await self.ctx.record(
+            uow, DomainEvent(name=name, organization_id=principal.organization_id, payload=payload)
         )

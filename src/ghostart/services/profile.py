@@ -83,10 +83,14 @@ class ProfileService:
         for field in ("name", "headline", "about"):
             if field in checked and checked[field] == "":
                 raise InvalidInput(f"{field} must not be blank; send null to clear it", field=field)
-        before, after = await self._change(user_id, lambda user: user.model_copy(update=checked))
-        changed = sorted(f for f in checked if getattr(before, f) != getattr(after, f))
-        if changed:
-            await self._emit(EventName.USER_PROFILE_UPDATED, after, changed=changed)
+
+        def report(before: User, after: User) -> DomainEvent | None:
+            changed = sorted(f for f in checked if getattr(before, f) != getattr(after, f))
+            if not changed:
+                return None
+            return self._event(EventName.USER_PROFILE_UPDATED, after, changed=changed)
+
+        _, after = await self._change(user_id, lambda user: user.model_copy(update=checked), report)
         return after
 
     async def email_preferences(self, user_id: UUID) -> EmailPreferences:
@@ -112,16 +116,28 @@ class ProfileService:
             merged = EmailPreferences.model_validate(current.model_dump() | checked)
             return user.model_copy(update={"email_preferences": merged})
 
-        before, after = await self._change(user_id, apply)
-        old, new = before.email_preferences, after.email_preferences
-        changed = {k: v for k, v in checked.items() if getattr(old, k) != v}
-        if changed:
-            await self._emit(EventName.USER_EMAIL_PREFERENCES_CHANGED, after, **changed)
-        return new
+        def report(before: User, after: User) -> DomainEvent | None:
+            old = before.email_preferences
+            changed = {k: v for k, v in checked.items() if getattr(old, k) != v}
+            if not changed:
+                return None
+            return self._event(EventName.USER_EMAIL_PREFERENCES_CHANGED, after, **changed)
 
-    async def _change(self, user_id: UUID, change: Callable[[User], User]) -> tuple[User, User]:
-        """Apply ``change`` to the stored user under a row lock; the user before and after."""
+        _, after = await self._change(user_id, apply, report)
+        return after.email_preferences
+
+    async def _change(
+        self,
+        user_id: UUID,
+        change: Callable[[User], User],
+        report: Callable[[User, User], DomainEvent | None],
+    ) -> tuple[User, User]:
+        """Apply ``change`` to the stored user under a row lock; the user before and after.
+
+        The event ``report`` makes of the change (if any) is recorded in the same transaction.
+        """
         user_id = as_uuid(user_id, "user_id")
+        event: DomainEvent | None = None
         async with self.ctx.store.unit_of_work() as uow:
             await uow.users.lock(user_id)
             current = await uow.users.get(user_id)
@@ -130,10 +146,16 @@ class ProfileService:
             updated = change(current)
             if updated != current and not await uow.users.save_profile(updated):
                 raise NotFound(f"user {user_id} not found")
+            made = report(current, updated)
+            if made is not None:
+                event = await self.ctx.record(uow, made)
+        if event is not None:
+            await self.ctx.dispatch(event)
         return current, updated
 
-    async def _emit(self, name: str, user: User, **payload: Any) -> None:
-        await self.ctx.emit(DomainEvent(name=name, payload={"user_id": str(user.id), **payload}))
+    @staticmethod
+    def _event(name: str, user: User, **payload: Any) -> DomainEvent:
+        return DomainEvent(name=name, payload={"user_id": str(user.id), **payload})
 
 
 def _checked_preferences(changes: Mapping[str, object]) -> dict[str, bool]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -148,9 +149,11 @@ class ReviewService:
                 raise Conflict("the post has no text yet")
             return {"status": _S.IN_REVIEW if needs_approval else _S.APPROVED}
 
-        post = await self._change(principal, post_id, change, prepare=decide)
-        name = EventName.POST_SUBMITTED if post.status is _S.IN_REVIEW else EventName.POST_APPROVED
-        await self._emit(name, post, principal)
+        def submitted(post: Post) -> tuple[str, dict[str, str]]:
+            in_review = post.status is _S.IN_REVIEW
+            return (EventName.POST_SUBMITTED if in_review else EventName.POST_APPROVED), {}
+
+        post = await self._change(principal, post_id, change, prepare=decide, event=submitted)
         return post
 
     async def approve(
@@ -163,8 +166,9 @@ class ReviewService:
             self._require(post, _S.IN_REVIEW)
             return {"status": _S.APPROVED, "reviewed_by": principal.user_id, "review_note": note}
 
-        post = await self._change(principal, post_id, change)
-        await self._emit(EventName.POST_APPROVED, post, principal)
+        post = await self._change(
+            principal, post_id, change, event=lambda _: (EventName.POST_APPROVED, {})
+        )
         return post
 
     async def reject(self, principal: Principal, post_id: UUID, *, note: str) -> Post:
@@ -181,8 +185,12 @@ class ReviewService:
                 "review_note": note.strip(),
             }
 
-        post = await self._change(principal, post_id, change)
-        await self._emit(EventName.POST_REJECTED, post, principal, note=note.strip())
+        post = await self._change(
+            principal,
+            post_id,
+            change,
+            event=lambda _: (EventName.POST_REJECTED, {"note": note.strip()}),
+        )
         return post
 
     async def schedule(self, principal: Principal, post_id: UUID, at: datetime) -> Post:
@@ -196,19 +204,11 @@ class ReviewService:
             raise InvalidInput("the time is in the past", field="at")
         if at > now + MAX_SCHEDULE_AHEAD:
             raise InvalidInput("posts can be scheduled at most a year ahead", field="at")
-        post = await self._schedule(principal, post_id, max(at, now))
-        await self._emit(
-            EventName.POST_SCHEDULED,
-            post,
-            principal,
-            at=post.scheduled_at.isoformat() if post.scheduled_at else "",
-        )
-        return post
+        return await self._schedule(principal, post_id, max(at, now))
 
     async def publish_now(self, principal: Principal, post_id: UUID) -> Post:
         """Publish an approved post as soon as a worker takes it."""
-        post = await self._schedule(principal, post_id, self.ctx.clock.now())
-        await self._emit(EventName.POST_SCHEDULED, post, principal, at="now")
+        post = await self._schedule(principal, post_id, self.ctx.clock.now(), label="now")
         return post
 
     async def unschedule(self, principal: Principal, post_id: UUID) -> Post:
@@ -224,7 +224,9 @@ class ReviewService:
 
         return await self._change(principal, post_id, change, after=cancel_publishing)
 
-    async def _schedule(self, principal: Principal, post_id: UUID, at: datetime) -> Post:
+    async def _schedule(
+        self, principal: Principal, post_id: UUID, at: datetime, *, label: str | None = None
+    ) -> Post:
         job: Job | None = None
 
         def change(post: Post, uow: UnitOfWork) -> dict[str, Any]:
@@ -245,7 +247,10 @@ class ReviewService:
             assert job is not None
             await uow.jobs.add(job)
 
-        post = await self._change(principal, post_id, change, after=add_job)
+        def scheduled(post: Post) -> tuple[str, dict[str, str]]:
+            return EventName.POST_SCHEDULED, {"at": label or at.isoformat()}
+
+        post = await self._change(principal, post_id, change, after=add_job, event=scheduled)
         if job is not None:
             delay = max(0.0, (at - self.ctx.clock.now()).total_seconds())
             try:
@@ -263,8 +268,11 @@ class ReviewService:
         expected_revision: int | None = None,
         prepare: Any = None,
         after: Any = None,
+        event: Callable[[Post], tuple[str, dict[str, str]]] | None = None,
     ) -> Post:
+        """Change a post in one transaction, with the event that reports it (if any)."""
         post_id = as_uuid(post_id, "post_id")
+        recorded: DomainEvent | None = None
         async with self.ctx.store.unit_of_work(principal) as uow:
             post = await uow.posts.get(principal.organization_id, post_id)
             if post is None:
@@ -289,6 +297,11 @@ class ReviewService:
                 raise Conflict("the post changed meanwhile; reload and try again")
             if after is not None:
                 await after(uow, updated)
+            if event is not None:
+                name, extra = event(updated)
+                recorded = await self.ctx.record(uow, self._event(name, updated, principal, extra))
+        if recorded is not None:
+            await self.ctx.dispatch(recorded)
         return updated
 
     @staticmethod
@@ -297,12 +310,11 @@ class ReviewService:
             wanted = " or ".join(s.value for s in statuses)
             raise Conflict(f"the post is {post.status.value}; this needs it {wanted}")
 
-    async def _emit(self, name: str, post: Post, principal: Principal, **extra: str) -> None:
+    @staticmethod
+    def _event(name: str, post: Post, principal: Principal, extra: dict[str, str]) -> DomainEvent:
         payload = {
             "post_id": str(post.id),
             "author_id": str(post.author_id),
             "by": str(principal.user_id),
         }
-        await self.ctx.emit(
-            DomainEvent(name=name, organization_id=post.organization_id, payload=payload | extra)
-        )
+        return DomainEvent(name=name, organization_id=post.organization_id, payload=payload | extra)

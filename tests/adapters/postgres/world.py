@@ -33,6 +33,7 @@ from ghostart.models import (
     Usage,
     User,
 )
+from ghostart.models.events import DomainEvent, EventName
 from ghostart.models.linkedin import LinkedInConnection
 from ghostart.ports import Store
 from ghostart.ports.analytics import AnalyticsEvent, AnalyticsKind
@@ -235,6 +236,15 @@ async def _tenant(store: Store, name: str, extra: dict[UUID, tuple[User, Role]])
                 )
                 for user, _ in people.values()
             ]
+        )
+        await uow.events.add(
+            DomainEvent(
+                name=EventName.MEMBER_ADDED,
+                organization_id=org.id,
+                payload={"user_id": str(user.id)},
+                occurred_at=T0,
+            ),
+            available_at=T0,
         )
         await uow.secrets.put(org.id, "pepper", uuid4(), f"ciphertext-of-{name}")
         await uow.api_keys.add(

@@ -20,6 +20,7 @@ from ghostart.builtin.sql.billing import SQLBilling
 from ghostart.builtin.sql.campaigns import SQLCampaigns
 from ghostart.builtin.sql.connection import SQLConnection
 from ghostart.builtin.sql.email import SQLEmail
+from ghostart.builtin.sql.events import SQLDomainEvents
 from ghostart.builtin.sql.linkedin import SQLLinkedInConnections, SQLOAuthStates
 from ghostart.builtin.sql.prepared import hot
 from ghostart.builtin.sql.types import UTCDateTime
@@ -928,3 +929,4 @@ class SQLUnitOfWork:
         self.oauth_states = SQLOAuthStates(conn)
         self.billing = SQLBilling(conn)
         self.analytics = SQLAnalytics(conn)
+        self.events = SQLDomainEvents(conn)

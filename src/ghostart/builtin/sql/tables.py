@@ -13,6 +13,7 @@ __all__ = [
     "billing_webhook_events",
     "brand_voices",
     "campaigns",
+    "domain_events",
     "email_outbox",
     "email_suppressions",
     "generations",
@@ -406,6 +407,36 @@ oauth_states = sa.Table(
 
 # Email (issue 9): the email outbox (one row per email, claimed and sent by the workers), suppressed
 # addresses (SHA-256 only: the list holds no address) and the scheduler's fired slots.
+domain_events = sa.Table(
+    # The event outbox: an event is written in the transaction of the change it reports, and
+    # handed to the plugins after commit; a row still undispatched at ``available_at`` (its
+    # process died, or a handler failed) is dispatched again by a worker.
+    "domain_events",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column(
+        "organization_id",
+        sa.Uuid,
+        sa.ForeignKey("organizations.id", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("payload", JSONType, nullable=False),
+    sa.Column("occurred_at", UTCDateTime, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("available_at", UTCDateTime, nullable=False),
+    sa.Column("dispatched_at", UTCDateTime, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Index(
+        "ix_domain_events_pending",
+        "available_at",
+        sqlite_where=sa.text("dispatched_at is null"),
+        postgresql_where=sa.text("dispatched_at is null"),
+    ),
+    sa.Index("ix_domain_events_organization_id", "organization_id"),
+    sa.Index("ix_domain_events_dispatched_at", "dispatched_at"),
+)
+
 email_outbox = sa.Table(
     "email_outbox",
     metadata,
