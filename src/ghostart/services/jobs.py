@@ -172,16 +172,13 @@ class GenerateHandler:
             await uow.analytics.add_many(generation_events(draft.model, posts, now))
             generated = await ctx.record(
                 uow,
-                DomainEvent(
-                    name=EventName.CONTENT_GENERATED,
-                    organization_id=done.organization_id,
-                    payload={
-                        "generation_id": str(done.id),
-                        "post_ids": [str(p.id) for p in posts],
-                        "author_ids": sorted({str(p.author_id) for p in posts}),
-                        "model": draft.model,
-                        "ai_generated": draft.ai_generated,
-                    },
+                _generation_event(
+                    EventName.CONTENT_GENERATED,
+                    done,
+                    posts,
+                    author_ids=sorted({str(p.author_id) for p in posts}),
+                    model=draft.model,
+                    ai_generated=draft.ai_generated,
                 ),
             )
         try:
@@ -243,16 +240,13 @@ class GenerateHandler:
             )
             failed = await ctx.record(
                 uow,
-                DomainEvent(
-                    name=EventName.CONTENT_FAILED,
-                    organization_id=generation.organization_id,
-                    payload={
-                        "generation_id": str(generation.id),
-                        "post_ids": [str(p.id) for p in posts],
-                        "error": reason,
-                        "rejected": True,
-                        "categories": list(exc.categories),
-                    },
+                _generation_event(
+                    EventName.CONTENT_FAILED,
+                    generation,
+                    posts,
+                    error=reason,
+                    rejected=True,
+                    categories=list(exc.categories),
                 ),
             )
         ctx.notifier.notify(generation.id, posts)
@@ -280,17 +274,8 @@ class GenerateHandler:
             (PostStatus.REQUESTED, PostStatus.GENERATING),
             {"status": PostStatus.FAILED, "error": error},
         )
-        return [  # the worker notifies waiters once this is committed
-            DomainEvent(
-                name=EventName.CONTENT_FAILED,
-                organization_id=generation.organization_id,
-                payload={
-                    "generation_id": str(generation.id),
-                    "post_ids": [str(p.id) for p in posts],
-                    "error": error,
-                },
-            )
-        ]
+        # The worker records the event in this transaction, and notifies waiters after it.
+        return [_generation_event(EventName.CONTENT_FAILED, generation, posts, error=error)]
 
     async def _move_posts(
         self,
@@ -485,3 +470,18 @@ class PublishHandler:
 def default_handlers(ctx: ServiceContext) -> dict[JobKind, JobHandler]:
     """The handlers ghostart core provides."""
     return {JobKind.GENERATE: GenerateHandler(ctx), JobKind.PUBLISH: PublishHandler(ctx)}
+
+
+def _generation_event(
+    name: str, generation: Generation, posts: list[Post], **facts: object
+) -> DomainEvent:
+    """A ``content.*`` event: the generation, its posts and ``facts``."""
+    return DomainEvent(
+        name=name,
+        organization_id=generation.organization_id,
+        payload={
+            "generation_id": str(generation.id),
+            "post_ids": [str(p.id) for p in posts],
+            **facts,
+        },
+    )
