@@ -11,10 +11,20 @@ import sqlalchemy as sa
 
 from ghostart.builtin.sql import tables as t
 from ghostart.builtin.sql.connection import SQLConnection
+from ghostart.builtin.sql.prepared import hot
 from ghostart.models.events import DomainEvent
 from ghostart.ports.events import PendingEvent
 
 __all__ = ["SQLDomainEvents"]
+
+_c = t.domain_events.c
+# Every event is inserted and marked once: both are prepared (see ``prepared.py``).
+_INSERT = hot(t.domain_events.insert())
+_MARK = hot(
+    t.domain_events.update()
+    .where(_c.id == sa.bindparam("b_id"), _c.dispatched_at.is_(None))
+    .values(dispatched_at=sa.bindparam("b_at"), error=sa.bindparam("b_error"))
+)
 
 
 class SQLDomainEvents:
@@ -26,17 +36,18 @@ class SQLDomainEvents:
         self._conn = conn
 
     async def add(self, event: DomainEvent, *, available_at: datetime) -> None:
-        await self._conn.execute(
-            self._t.insert().values(
-                id=event.id,
-                organization_id=event.organization_id,
-                name=event.name,
-                payload=event.model_dump(mode="json")["payload"],
-                occurred_at=event.occurred_at,
-                attempts=1,  # its own process's claim, until available_at
-                available_at=available_at,
-            )
-        )
+        values = {
+            "id": event.id,
+            "organization_id": event.organization_id,
+            "name": event.name,
+            "payload": event.model_dump(mode="json")["payload"],
+            "occurred_at": event.occurred_at,
+            "attempts": 1,  # its own process's claim, until available_at
+            "available_at": available_at,
+            "dispatched_at": None,
+            "error": None,
+        }
+        await self._conn.execute(_INSERT, values)
 
     async def claim_due(
         self, *, now: datetime, until: datetime, limit: int
@@ -59,12 +70,7 @@ class SQLDomainEvents:
         return claimed
 
     async def mark_dispatched(self, event_id: UUID, *, at: datetime, error: str | None) -> None:
-        c = self._t.c
-        await self._conn.execute(
-            self._t.update()
-            .where(c.id == event_id, c.dispatched_at.is_(None))
-            .values(dispatched_at=at, error=error)
-        )
+        await self._conn.execute(_MARK, {"b_id": event_id, "b_at": at, "b_error": error})
 
     async def retry_at(self, event_id: UUID, *, at: datetime, error: str) -> None:
         c = self._t.c
