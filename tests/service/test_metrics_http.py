@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ghostart.app import Ghostart
 from ghostart.builtin.generator_offline import OfflineGenerator
-from ghostart.models import BrandVoice, ContentRequest, Draft, Usage
+from ghostart.models import BrandVoice, ContentRequest, DomainEvent, Draft, Usage
 from ghostart.web.app import create_app
 from ghostart.web.settings import load_web_settings
 from tests.service.conftest import Api, Org
@@ -25,6 +26,7 @@ SERIES = [
     "ghostart_job_duration_seconds",
     "ghostart_queue_depth",
     "ghostart_queue_oldest_job_age_seconds",
+    "ghostart_events_oldest_undispatched_age_seconds",
     "ghostart_cache_requests",
     "ghostart_provider_call_duration_seconds",
     "ghostart_provider_errors",
@@ -126,6 +128,21 @@ async def test_a_generation_moves_jobs_cache_provider_and_model_series(tmp_path:
     assert moved("ghostart_model_tokens", tokens, model="metered@1", type="completion") == 80
     cost = moved("ghostart_model_cost_usd", "ghostart_model_cost_usd_total", model="metered@1")
     assert cost == pytest.approx(0.0021)
+
+
+async def test_the_event_gauge_shows_an_undispatched_event_until_it_is_dispatched(
+    service: Api,
+) -> None:
+    gauge = "ghostart_events_oldest_undispatched_age_seconds"
+    assert _value(await _scrape(service.client), gauge, gauge) == 0
+    core = service.app
+    late = DomainEvent(name="thing.happened", occurred_at=core.clock.now() - timedelta(minutes=5))
+    async with core.store.unit_of_work() as uow:  # committed; its process "died" before dispatch
+        stored = await core.context.record(uow, late)
+    age = _value(await _scrape(service.client), gauge, gauge)
+    assert 300 <= age < 400
+    await core.context.dispatch(stored)
+    assert _value(await _scrape(service.client), gauge, gauge) == 0
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ Series (all prefixed ``ghostart_``):
 - ``http_requests_total``, ``http_request_duration_seconds`` by method, route template, status
 - ``jobs_total`` by kind and outcome (done, retry, failed); ``job_duration_seconds`` by kind, outcome
 - ``queue_depth``, ``queue_oldest_job_age_seconds`` (refreshed when scraped)
+- ``events_oldest_undispatched_age_seconds`` (refreshed when scraped)
 - ``cache_requests_total`` by cache and result (hit, miss): the hit ratio is a PromQL division
 - ``provider_call_duration_seconds`` by provider, operation, outcome; ``provider_errors_total``
   by provider, operation, error, final
@@ -121,6 +122,11 @@ class PrometheusMetrics:
             "Age of the oldest job that is due and not finished (0 if none).",
             registry=r,
         )
+        self.events_oldest = pc.Gauge(
+            "ghostart_events_oldest_undispatched_age_seconds",
+            "Age of the oldest domain event not yet dispatched to the plugins (0 if none).",
+            registry=r,
+        )
         self.cache = pc.Counter(
             "ghostart_cache_requests", "Cache lookups by result.", ("cache", "result"), registry=r
         )
@@ -208,6 +214,10 @@ class PrometheusMetrics:
         if depth is not None:
             self.queue_depth.set(depth)
         self.queue_oldest.set(max(0.0, oldest_age))
+
+    def set_events(self, *, oldest_age: float) -> None:
+        """Set the event outbox gauge (called before each scrape)."""
+        self.events_oldest.set(max(0.0, oldest_age))
 
     def exposition(self) -> tuple[bytes, str]:
         """The registry in Prometheus's text format, with its content type."""

@@ -55,6 +55,10 @@ class DomainEventRepository(Protocol):
         """Delete up to ``limit`` events dispatched before ``before``; how many."""
         ...
 
+    async def oldest_undispatched(self) -> datetime | None:
+        """When the oldest event not yet dispatched happened (``None``: all are dispatched)."""
+        ...
+
     async def get(self, event_id: UUID) -> tuple[DomainEvent, int, datetime | None] | None:
         """The event, its attempts and when it was dispatched (for tests and operators)."""
         ...

@@ -52,16 +52,20 @@ async def _refresh_queue(app: Ghostart, metrics: PrometheusMetrics) -> None:
             depth = int(counts[0]) + int(counts[1])  # ready + delayed (not in flight)
     except Exception as exc:  # a scrape reports what it can
         app.monitor.capture_exception(exc, operation="metrics.queue_size")
-    oldest = 0.0
+    oldest = event = 0.0
     try:
         now = app.clock.now()
         async with app.store.unit_of_work(readonly=True) as uow:
             due = await uow.jobs.due(now=now, enqueued_before=now + timedelta(days=1), limit=1)
+            undispatched = await uow.events.oldest_undispatched()
         if due:
             oldest = (now - due[0].run_at).total_seconds()
+        if undispatched is not None:
+            event = (now - undispatched).total_seconds()
     except Exception as exc:
         app.monitor.capture_exception(exc, operation="metrics.oldest_job")
     metrics.set_queue(depth=depth, oldest_age=oldest)
+    metrics.set_events(oldest_age=event)
 
 
 @router.get("/metrics")

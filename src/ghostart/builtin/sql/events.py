@@ -86,6 +86,12 @@ class SQLDomainEvents:
         result = await self._conn.execute(self._t.delete().where(c.id.in_(old.scalar_subquery())))
         return int(result.rowcount)
 
+    async def oldest_undispatched(self) -> datetime | None:
+        c = self._t.c
+        query = sa.select(sa.func.min(c.occurred_at)).where(c.dispatched_at.is_(None))
+        oldest: datetime | None = (await self._conn.execute(query)).scalar()
+        return oldest
+
     async def get(self, event_id: UUID) -> tuple[DomainEvent, int, datetime | None] | None:
         row = (
             (await self._conn.execute(sa.select(self._t).where(self._t.c.id == event_id)))
