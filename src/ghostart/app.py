@@ -179,7 +179,7 @@ class Ghostart:
         adapters[Port.MONITOR] = monitor
         context = BuildContext(settings, clock, monitor, plugins)
         secret_box: SecretBox | None = None
-        relay = _EventRelay()
+        relay, dispatch_relay = _EventRelay(), _EventRelay()
         # The store and the rate limiter first: the adapters built after them get them, the
         # secret box and the app's ``emit`` on their BuildContext (ghostart-linkedin keeps its
         # connections in the store).
@@ -207,6 +207,7 @@ class Ghostart:
                     rate_limiter=adapters[Port.RATE_LIMITER],
                     secret_box=secret_box,
                     emit=relay,
+                    dispatch=dispatch_relay,
                 )
         app = cls(
             settings,
@@ -217,6 +218,7 @@ class Ghostart:
             billing_states=context.billing_states,
         )
         relay.target = app.emit
+        dispatch_relay.target = app.context.dispatch
         return app
 
     @staticmethod
@@ -354,7 +356,7 @@ _BUILT_FIRST = frozenset({Port.STORE, Port.RATE_LIMITER})
 
 
 class _EventRelay:
-    """``emit`` for adapters built before the app: forwards to ``Ghostart.emit`` once it exists."""
+    """An event sink for adapters built before the app: forwards to the app's once it exists."""
 
     def __init__(self) -> None:
         self.target: Callable[[DomainEvent], Awaitable[None]] | None = None

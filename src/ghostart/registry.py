@@ -230,13 +230,16 @@ class BuildContext:
     #: :class:`~ghostart.services.billing_states.StoreSubscriptionStates` (built on the store
     #: before billing); ``None`` outside an app.
     billing_states: Any = None
-    #: The app's store, secret box, rate limiter and event sink (``Ghostart.emit``), for
-    #: adapters that keep state in the core's database, seal secrets or emit domain events
-    #: (ghostart-linkedin); built before them. ``None`` outside an app.
+    #: The app's store, secret box, rate limiter and event sinks, for adapters that keep state
+    #: in the core's database, seal secrets or emit domain events (ghostart-linkedin); built
+    #: before them. ``None`` outside an app. ``emit`` hands an event to the plugins once;
+    #: ``dispatch`` hands over one recorded in the store with its change
+    #: (:func:`ghostart.services.events.add_event`) and marks it dispatched.
     store: Store | None = None
     secret_box: SecretBox | None = None
     rate_limiter: RateLimiter | None = None
     emit: Callable[[DomainEvent], Awaitable[None]] | None = None
+    dispatch: Callable[[DomainEvent], Awaitable[None]] | None = None
 
 
 AdapterFactory = Callable[[AdapterURL, BuildContext], Any]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ghostart.models.events import DomainEvent
@@ -28,6 +28,7 @@ __all__ = [
     "KEEP_DISPATCHED",
     "MAX_ATTEMPTS",
     "EventRedelivery",
+    "add_event",
     "dispatch_events",
     "record_event",
 ]
@@ -45,15 +46,22 @@ KEEP_DISPATCHED = timedelta(days=7)
 Deliver = Callable[[DomainEvent], Awaitable[list[str]]]
 
 
-async def record_event(ctx: ServiceContext, uow: UnitOfWork, event: DomainEvent) -> DomainEvent:
+async def add_event(uow: UnitOfWork, event: DomainEvent, *, now: datetime) -> DomainEvent:
     """Keep ``event`` in ``uow``'s transaction; returns it as handlers will see it (JSON payload).
 
     The row is born claimed by this process for ``CLAIM``: its dispatch right after the commit
     needs no claim of its own, and a worker takes the event only once that claim runs out.
+    Adapters that write through the core's store use this too (ghostart-linkedin), and hand
+    the event to ``BuildContext.dispatch`` after their commit.
     """
     stored = DomainEvent.model_validate(event.model_dump(mode="json"))
-    await uow.events.add(stored, available_at=ctx.clock.now() + CLAIM)
+    await uow.events.add(stored, available_at=now + CLAIM)
     return stored
+
+
+async def record_event(ctx: ServiceContext, uow: UnitOfWork, event: DomainEvent) -> DomainEvent:
+    """:func:`add_event` at the context's clock."""
+    return await add_event(uow, event, now=ctx.clock.now())
 
 
 async def dispatch_events(ctx: ServiceContext, events: list[DomainEvent]) -> None:

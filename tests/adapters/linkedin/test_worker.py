@@ -24,7 +24,9 @@ import pytest
 
 from ghostart.app import Ghostart
 from ghostart.models import EventName, JobStatus, Post, PostStatus
+from ghostart.services.events import CLAIM, EventRedelivery
 from ghostart.testing import ManualClock
+from ghostart_linkedin.connections import ConnectionKey
 from ghostart_linkedin.fake import FakeLinkedIn
 from tests.adapters.linkedin.conftest import Connect
 from tests.adapters.linkedin.wired import Recorder, linkedin_env, wired_app
@@ -285,3 +287,32 @@ async def test_a_limit_hit_while_checking_an_earlier_attempt_keeps_the_post_publ
     [made] = linkedin.posts
     assert done.status is PostStatus.PUBLISHED and done.external_id == made["id"]
     assert linkedin.calls("create") == 1 and linkedin.calls("list") == 2
+
+
+async def test_a_reconnect_event_whose_process_died_after_the_save_is_sent_by_a_worker(
+    make_app: AppFactory, connect: Connect, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorder = Recorder()
+    app = await make_app(recorder=recorder, embedded_worker=False)
+    team = await make_team(app)
+    await connect(organization_id=team.org.id, user_id=team.creator.user_id, into=app.publisher)
+    tokens = app.publisher.tokens  # type: ignore[attr-defined]
+
+    async def died(*events: Any) -> None:
+        """The process is gone between the save and the event's dispatch."""
+
+    monkeypatch.setattr(tokens, "emit", died)
+    key = ConnectionKey(team.org.id, team.creator.user_id, "member")
+    assert await tokens.mark_needs_reconnect(key, "revoked")
+    monkeypatch.undo()
+    assert recorder.named(EventName.LINKEDIN_NEEDS_RECONNECT) == []
+
+    redelivery = EventRedelivery(app.context)
+    assert await redelivery.run_once() == 0  # the dead process's claim still runs
+    clock.advance(CLAIM.total_seconds() + 1)
+    assert await redelivery.run_once() == 1
+    clock.advance(3600)
+    assert await redelivery.run_once() == 0
+    [event] = recorder.named(EventName.LINKEDIN_NEEDS_RECONNECT)
+    assert event.payload["reason"] == "revoked"
+    assert event.payload["user_id"] == str(team.creator.user_id)

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 from uuid import UUID
 
+from ghostart.models.events import DomainEvent
 from ghostart.models.linkedin import LinkedInConnection
 from ghostart.ports import Clock
 from ghostart_linkedin.settings import AppKind
@@ -70,16 +71,25 @@ class ConnectionStore(Protocol):
 
     Guarantees: ``save`` with ``expected_version=None`` inserts or replaces (a new connection);
     with a version it replaces only if the stored row still has that version, and returns
-    whether it did. A saved row comes back with ``version`` one higher than the one it replaced
-    (0 for a new row). ``expiring`` lists rows whose access token expires before ``before``.
+    whether it did. A store on the app's database keeps the ``event`` given to ``save`` in the
+    same transaction as the row (the event outbox; the caller dispatches it after), so a crash
+    after the save can not lose it; a store without one ignores it. A saved row comes back
+    with ``version`` one higher than the one it replaced (0 for a new row). ``expiring`` lists
+    rows whose access token expires before ``before``.
     """
 
     async def get(self, key: ConnectionKey) -> Connection | None:
         """The connection, if any."""
         ...
 
-    async def save(self, connection: Connection, *, expected_version: int | None) -> bool:
-        """Insert or compare-and-set the row."""
+    async def save(
+        self,
+        connection: Connection,
+        *,
+        expected_version: int | None,
+        event: DomainEvent | None = None,
+    ) -> bool:
+        """Insert or compare-and-set the row (with ``event``, if this store keeps events)."""
         ...
 
     async def delete(self, key: ConnectionKey) -> bool:
@@ -126,8 +136,14 @@ class MemoryConnectionStore:
         """The connection, if any."""
         return self.rows.get(key)
 
-    async def save(self, connection: Connection, *, expected_version: int | None) -> bool:
-        """Insert or compare-and-set the row."""
+    async def save(
+        self,
+        connection: Connection,
+        *,
+        expected_version: int | None,
+        event: DomainEvent | None = None,
+    ) -> bool:
+        """Insert or compare-and-set the row (no events kept: there is no outbox here)."""
         async with self._lock:
             current = self.rows.get(connection.key)
             if expected_version is None:

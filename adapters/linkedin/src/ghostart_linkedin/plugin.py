@@ -45,7 +45,8 @@ def _publisher(url: AdapterURL, ctx: BuildContext) -> Any:
     if ctx.store is not None:
         from ghostart_linkedin.stored import StoreConnectionStore, StoreUsedStates
 
-        connections, used_states = StoreConnectionStore(ctx.store), StoreUsedStates(ctx.store)
+        connections = StoreConnectionStore(ctx.store, ctx.clock)
+        used_states = StoreUsedStates(ctx.store)
     else:
         from ghostart_linkedin.connections import MemoryConnectionStore, MemoryUsedStates
 
@@ -62,7 +63,8 @@ def _publisher(url: AdapterURL, ctx: BuildContext) -> Any:
         clock=ctx.clock,
         rate_limiter=limiter,
         monitor=ctx.monitor,
-        emit=ctx.emit,
+        # Events kept with their save (the store's outbox) are dispatched, not emitted afresh.
+        emit=ctx.dispatch if ctx.store is not None and ctx.dispatch is not None else ctx.emit,
     )
 
 

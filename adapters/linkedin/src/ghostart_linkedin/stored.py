@@ -11,8 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
+from ghostart.models.events import DomainEvent
 from ghostart.models.linkedin import LinkedInConnection
-from ghostart.ports import Store
+from ghostart.ports import Clock, Store
+from ghostart.services.events import add_event
 from ghostart_linkedin.connections import Connection, ConnectionKey
 
 __all__ = ["StoreConnectionStore", "StoreUsedStates"]
@@ -27,10 +29,14 @@ def _from_core(row: LinkedInConnection) -> Connection:
 
 
 class StoreConnectionStore:
-    """A :class:`~ghostart_linkedin.connections.ConnectionStore` on the core's store."""
+    """A :class:`~ghostart_linkedin.connections.ConnectionStore` on the core's store.
 
-    def __init__(self, store: Store) -> None:
+    A connection's event is kept in the transaction of its save (the core's event outbox).
+    """
+
+    def __init__(self, store: Store, clock: Clock) -> None:
         self.store = store
+        self.clock = clock
 
     async def get(self, key: ConnectionKey) -> Connection | None:
         """The connection, if any."""
@@ -38,12 +44,21 @@ class StoreConnectionStore:
             row = await uow.linkedin_connections.get(key.organization_id, key.user_id, key.app)
         return _from_core(row) if row else None
 
-    async def save(self, connection: Connection, *, expected_version: int | None) -> bool:
-        """Insert or compare-and-set the row."""
+    async def save(
+        self,
+        connection: Connection,
+        *,
+        expected_version: int | None,
+        event: DomainEvent | None = None,
+    ) -> bool:
+        """Insert or compare-and-set the row, and keep ``event`` with it if it was saved."""
         async with self.store.unit_of_work() as uow:
-            return await uow.linkedin_connections.save(
+            saved = await uow.linkedin_connections.save(
                 _to_core(connection), expected_version=expected_version
             )
+            if saved and event is not None:
+                await add_event(uow, event, now=self.clock.now())
+            return saved
 
     async def delete(self, key: ConnectionKey) -> bool:
         """Forget the connection."""

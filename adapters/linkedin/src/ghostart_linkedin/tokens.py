@@ -143,9 +143,10 @@ class Tokens:
             connected_at=now,
             updated_at=now,
         )
-        await self.store.save(connection, expected_version=None)
+        event = self._event(LinkedInEvent.CONNECTED, connection, reason=None)
+        await self.store.save(connection, expected_version=None, event=event)
         stored = await self.store.get(key) or connection
-        await self._event(LinkedInEvent.CONNECTED, stored, reason=None)
+        await self._announce(event)
         return stored
 
     async def disconnect(self, key: ConnectionKey) -> bool:
@@ -212,9 +213,10 @@ class Tokens:
                     "updated_at": self._clock.now(),
                 }
             )
-            if await self.store.save(flagged, expected_version=connection.version):
+            event = self._event(LinkedInEvent.NEEDS_RECONNECT, flagged, reason=reason)
+            if await self.store.save(flagged, expected_version=connection.version, event=event):
                 log.warning("linkedin connection %s needs reconnecting (%s)", key, reason)
-                await self._event(LinkedInEvent.NEEDS_RECONNECT, flagged, reason=reason)
+                await self._announce(event)
                 return True
         return False
 
@@ -234,8 +236,9 @@ class Tokens:
             reminded = connection.model_copy(
                 update={"reminded_for": connection.access_expires_at, "updated_at": now}
             )
-            if await self.store.save(reminded, expected_version=connection.version):
-                await self._event(LinkedInEvent.EXPIRING, reminded, reason=None)
+            event = self._event(LinkedInEvent.EXPIRING, reminded, reason=None)
+            if await self.store.save(reminded, expected_version=connection.version, event=event):
+                await self._announce(event)
                 sent += 1
         return sent
 
@@ -343,7 +346,8 @@ class Tokens:
                 setting=SETTING_NAME,
             ) from None
 
-    async def _event(self, name: str, connection: Connection, *, reason: str | None) -> None:
+    @staticmethod
+    def _event(name: str, connection: Connection, *, reason: str | None) -> DomainEvent:
         payload: dict[str, object] = {
             "user_id": str(connection.user_id),
             "app": connection.app,
@@ -352,13 +356,16 @@ class Tokens:
         }
         if reason is not None:
             payload["reason"] = reason
-        event = DomainEvent(name=name, organization_id=connection.organization_id, payload=payload)
+        return DomainEvent(name=name, organization_id=connection.organization_id, payload=payload)
+
+    async def _announce(self, event: DomainEvent) -> None:
+        """Hand a saved change's event on (kept with the save in an app: a crash loses none)."""
         try:
             await self.emit(event)
         except Exception as exc:  # an event never undoes the change that caused it
-            log.exception("emitting %s failed", name)
+            log.exception("emitting %s failed", event.name)
             if self._monitor is not None:
-                self._monitor.capture_exception(exc, event=name)
+                self._monitor.capture_exception(exc, event=event.name)
 
 
 def _expired(when: datetime | None, now: datetime) -> bool:
