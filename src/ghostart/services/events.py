@@ -13,7 +13,6 @@ worker) claims and dispatches it again, with a growing delay after failures, unt
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -41,9 +40,6 @@ CLAIM = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
 #: How long dispatched events stay in the table (for operators) before the workers purge them.
 KEEP_DISPATCHED = timedelta(days=7)
-
-#: Hands an event to every plugin; returns the names of the plugins whose handler failed.
-Deliver = Callable[[DomainEvent], Awaitable[list[str]]]
 
 
 async def add_event(uow: UnitOfWork, event: DomainEvent, *, now: datetime) -> DomainEvent:
