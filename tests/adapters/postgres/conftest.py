@@ -82,3 +82,19 @@ def supabase_url(postgres_admin: str) -> Iterator[str]:
         yield database_url(name)
     finally:
         drop_database(name)
+
+
+@pytest.fixture
+async def store(postgres_url: str) -> AsyncIterator[Any]:
+    """A PostgreSQL store on a fresh, migrated database of this test's."""
+    from ghostart_postgres import PostgresStore
+
+    store = PostgresStore(postgres_url)
+    yield store
+    await store.aclose()
+
+
+@pytest.fixture
+async def world(store: Any) -> World:
+    """Tenants A and B (see ``world.py``) written into ``store``."""
+    return await seed(store)

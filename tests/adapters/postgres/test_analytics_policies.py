@@ -6,7 +6,6 @@ The service checks ``org.manage`` first; these are the database's second line. T
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -15,20 +14,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 from ghostart.ports.analytics import AnalyticsEvent, AnalyticsKind
-from tests.adapters.postgres.world import T0, Tenant, World, seed
+from tests.adapters.postgres.world import T0, Tenant, World, refused, seed
 
 pytestmark = pytest.mark.postgres
 
 SINCE, UNTIL = T0 - timedelta(days=1), T0 + timedelta(days=1)
-
-
-@pytest.fixture
-async def store(postgres_url: str) -> AsyncIterator[Any]:
-    from ghostart_postgres import PostgresStore
-
-    store = PostgresStore(postgres_url)
-    yield store
-    await store.aclose()
 
 
 def _events(tenant: Tenant, calls: int) -> list[AnalyticsEvent]:
@@ -67,11 +57,6 @@ async def _read(store: Any, actor: Any, tenant: Tenant) -> dict[tuple[str, str],
     async with store.unit_of_work(actor, readonly=True) as uow:
         rows = await uow.analytics.daily(tenant.org.id, since=SINCE, until=UNTIL)
     return {(str(r.user_id), r.kind.value): r.count for r in rows if r.kind.value != "api_call"}
-
-
-def refused(exc: pytest.ExceptionInfo[DBAPIError]) -> bool:
-    """Refused by a privilege or a policy (SQLSTATE 42501), not by anything else."""
-    return getattr(exc.value.orig, "sqlstate", None) == "42501"
 
 
 async def test_admins_read_their_organizations_analytics(store: Any, world: World) -> None:

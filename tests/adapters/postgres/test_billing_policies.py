@@ -6,7 +6,6 @@ known. A member reads their own organizations' billing state and nothing else, a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -16,21 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 from ghostart.ports.billing import StoredBillingState, WebhookEventRow
-from tests.adapters.postgres.world import T0, World, seed
-
-
-@pytest.fixture
-async def store(postgres_url: str) -> AsyncIterator[Any]:
-    from ghostart_postgres import PostgresStore
-
-    store = PostgresStore(postgres_url)
-    yield store
-    await store.aclose()
-
-
-@pytest.fixture
-async def world(store: Any) -> World:
-    return await seed(store)  # A and B: a billing state and a processed event each
+from tests.adapters.postgres.world import T0, World, refused
 
 
 def _customer(org: UUID) -> str:
@@ -59,11 +44,6 @@ def _event(event_id: str, at: datetime) -> WebhookEventRow:
         status="received",
         received_at=at,
     )
-
-
-def refused(exc: pytest.ExceptionInfo[DBAPIError]) -> bool:
-    """Refused by a privilege or a policy (SQLSTATE 42501), not by anything else."""
-    return getattr(exc.value.orig, "sqlstate", None) == "42501"
 
 
 async def test_members_read_their_own_organizations_billing_state_only(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -12,15 +11,6 @@ from ghostart.models import Organization
 from ghostart.services.billing_states import StoreSubscriptionStates
 from ghostart.testing import ManualClock
 from tests.billing_support import CounterState, add
-
-
-@pytest.fixture
-async def store(postgres_url: str) -> AsyncIterator[Any]:
-    from ghostart_postgres import PostgresStore
-
-    store = PostgresStore(postgres_url)
-    yield store
-    await store.aclose()
 
 
 async def _organization(store: Any) -> Any:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -24,27 +23,8 @@ from ghostart.email.service import address_hash
 from ghostart.models import DomainEvent, EmailCategory, EventName, Post, PostStatus, User
 from ghostart.ports.email import EmailStatus, OutboxEmail
 from ghostart.ports.mailer import Email
-from tests.adapters.postgres.world import Tenant, World, seed
+from tests.adapters.postgres.world import Tenant, World, refused
 from tests.support import make_settings, make_team
-
-
-@pytest.fixture
-async def store(postgres_url: str) -> AsyncIterator[Any]:
-    from ghostart_postgres import PostgresStore
-
-    store = PostgresStore(postgres_url)
-    yield store
-    await store.aclose()
-
-
-@pytest.fixture
-async def world(store: Any) -> World:
-    return await seed(store)
-
-
-def refused(exc: pytest.ExceptionInfo[DBAPIError]) -> bool:
-    """Refused by a privilege or a policy (SQLSTATE 42501), not by anything else."""
-    return getattr(exc.value.orig, "sqlstate", None) == "42501"
 
 
 def _row(tenant: Tenant, user: User, key: str) -> OutboxEmail:

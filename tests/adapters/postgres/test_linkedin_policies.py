@@ -8,7 +8,6 @@ organizations, reads only their own spent OAuth states, and writes neither table
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -17,26 +16,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
-from tests.adapters.postgres.world import T0, World, seed
-
-
-@pytest.fixture
-async def store(postgres_url: str) -> AsyncIterator[Any]:
-    from ghostart_postgres import PostgresStore
-
-    store = PostgresStore(postgres_url)
-    yield store
-    await store.aclose()
-
-
-@pytest.fixture
-async def world(store: Any) -> World:
-    return await seed(store)  # every member of A and B has a connection and a spent state
-
-
-def refused(exc: pytest.ExceptionInfo[DBAPIError]) -> bool:
-    """Refused by a privilege or a policy (SQLSTATE 42501), not by anything else."""
-    return getattr(exc.value.orig, "sqlstate", None) == "42501"
+from tests.adapters.postgres.world import T0, World, refused
 
 
 async def _visible(store: Any, actor: Any) -> set[tuple[UUID, UUID]]:

@@ -7,7 +7,6 @@ employee an admin, hand out keys or rewrite a colleague's post.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 from uuid import uuid4
@@ -17,26 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 from ghostart.models import BrandVoice, Job, JobKind, Role
-from tests.adapters.postgres.world import T0, World, seed
-
-
-@pytest.fixture
-async def store(postgres_url: str) -> AsyncIterator[Any]:
-    from ghostart_postgres import PostgresStore
-
-    store = PostgresStore(postgres_url)
-    yield store
-    await store.aclose()
-
-
-@pytest.fixture
-async def world(store: Any) -> World:
-    return await seed(store)
-
-
-def refused(exc: pytest.ExceptionInfo[DBAPIError]) -> bool:
-    """Refused by a privilege or a policy (SQLSTATE 42501), not by anything else."""
-    return getattr(exc.value.orig, "sqlstate", None) == "42501"
+from tests.adapters.postgres.world import T0, World, refused
 
 
 async def test_any_member_may_lock_the_organization_but_only_admins_change_it(

@@ -15,6 +15,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
 
+import pytest
+from sqlalchemy.exc import DBAPIError
+
 from ghostart.models import (
     ApiKey,
     BrandVoice,
@@ -40,7 +43,7 @@ from ghostart.ports.analytics import AnalyticsEvent, AnalyticsKind
 from ghostart.ports.billing import StoredBillingState, WebhookEventRow
 from ghostart.ports.email import OutboxEmail
 
-__all__ = ["SUPABASE_AUTH", "Tenant", "World", "seed"]
+__all__ = ["SUPABASE_AUTH", "Tenant", "World", "refused", "seed"]
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -335,3 +338,8 @@ async def seed(store: Store) -> World:
         await uow.email.suppress("0" * 64, reason="bounced", provider="t", message_id=None, at=T0)
         await uow.email.claim_slot("digest:2026-03-02T08:00Z", owner="seed", at=T0)
     return World(a, b, both, outsider)
+
+
+def refused(exc: pytest.ExceptionInfo[DBAPIError]) -> bool:
+    """Refused by a privilege or a policy (SQLSTATE 42501), not by anything else."""
+    return getattr(exc.value.orig, "sqlstate", None) == "42501"
