@@ -6,58 +6,44 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 from uuid import uuid4
 
 import httpx
-import pytest
 
 from ghostart.web.jwt import mint_dev_token
 from ghostart.web.settings import local_jwt_secret
+from tests.service.browser import needs_chromium, signed_in_page
 from tests.service.live import clean_env, running_service
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium: apt install chromium")
+pytestmark = needs_chromium
 
 
 def test_an_admin_sees_the_usage_chart_of_what_happened(tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     env = clean_env(GHOSTART_HOME=str(tmp_path), GHOSTART_ANALYTICS_FLUSH_SECONDS="0.05")
     with running_service(tmp_path, env) as url:
         token = mint_dev_token(local_jwt_secret(tmp_path), uuid4(), email="chart@example.com")
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            try:
-                page = browser.new_page()
-                errors: list[str] = []
-                page.on("pageerror", lambda exc: errors.append(str(exc)))
-                page.goto(url + "/")
-                page.fill("#token", token)
-                page.click("#use-token")
-                page.click("#new-org")  # its creator is its admin
+        with signed_in_page(url, token) as page:
+            page.click("#new-org")  # its creator is its admin
+            expect(page.locator("#analytics")).to_be_visible()
+            expect(page.locator("#analytics-chart rect")).to_have_count(14 * 4)
+            page.fill("#topic", "Why our team writes design docs")
+            page.click("#request")
+            expect(page.locator("#status")).to_have_text("draft", timeout=20_000)
+            today = page.locator('#analytics-chart rect[data-series="generations"]').last
+            # The page loads the chart when it shows an organization: reload until the
+            # batch with this generation is in (written within the flush interval).
+            for _ in range(50):
+                page.reload()
                 expect(page.locator("#analytics")).to_be_visible()
-                expect(page.locator("#analytics-chart rect")).to_have_count(14 * 4)
-                page.fill("#topic", "Why our team writes design docs")
-                page.click("#request")
-                expect(page.locator("#status")).to_have_text("draft", timeout=20_000)
-                today = page.locator('#analytics-chart rect[data-series="generations"]').last
-                # The page loads the chart when it shows an organization: reload until the
-                # batch with this generation is in (written within the flush interval).
-                for _ in range(50):
-                    page.reload()
-                    expect(page.locator("#analytics")).to_be_visible()
-                    if today.get_attribute("data-value") == "1":
-                        break
-                assert today.get_attribute("data-value") == "1"
-                views = page.locator('#analytics-chart rect[data-series="page_views"]').last
-                assert int(views.get_attribute("data-value") or 0) >= 1
-                expect(page.locator("#analytics-totals")).to_contain_text("1 drafts generated")
-                assert errors == []
-            finally:
-                browser.close()
+                if today.get_attribute("data-value") == "1":
+                    break
+            assert today.get_attribute("data-value") == "1"
+            views = page.locator('#analytics-chart rect[data-series="page_views"]').last
+            assert int(views.get_attribute("data-value") or 0) >= 1
+            expect(page.locator("#analytics-totals")).to_contain_text("1 drafts generated")
         metrics = httpx.get(url + "/metrics").text
     beacons = re.search(
         r'ghostart_http_requests_total\{method="POST",'

@@ -5,56 +5,42 @@ Uses Debian's ``chromium`` (``.ci/run`` installs it) driven by Playwright; no br
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from uuid import uuid4
 
 import httpx
-import pytest
 
 from ghostart.web.jwt import mint_dev_token
 from ghostart.web.settings import local_jwt_secret
+from tests.service.browser import needs_chromium, signed_in_page
 from tests.service.live import clean_env, running_service
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium: apt install chromium")
+pytestmark = needs_chromium
 
 
 def test_a_user_requests_watches_edits_and_submits_a_post_in_the_page(tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     with running_service(tmp_path, clean_env(GHOSTART_HOME=str(tmp_path))) as url:
         token = mint_dev_token(local_jwt_secret(tmp_path), uuid4(), email="page@example.com")
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            try:
-                page = browser.new_page()
-                errors: list[str] = []
-                page.on("pageerror", lambda exc: errors.append(str(exc)))
-                page.goto(url + "/")
-                page.fill("#token", token)
-                page.click("#use-token")
-                expect(page.locator("#who")).to_have_text("page@example.com")
-                page.click("#new-org")  # a new user has no organization yet
-                expect(page.locator("#org option")).to_have_count(1)
+        with signed_in_page(url, token) as page:
+            expect(page.locator("#who")).to_have_text("page@example.com")
+            page.click("#new-org")  # a new user has no organization yet
+            expect(page.locator("#org option")).to_have_count(1)
 
-                page.fill("#topic", "Why our team writes design docs")
-                page.click("#request")
-                expect(page.locator("#status")).to_have_text("draft", timeout=20_000)
-                draft = page.input_value("#body")
-                assert "design docs" in draft.lower()
-                expect(page.locator("#notice")).to_contain_text("not by AI")
+            page.fill("#topic", "Why our team writes design docs")
+            page.click("#request")
+            expect(page.locator("#status")).to_have_text("draft", timeout=20_000)
+            draft = page.input_value("#body")
+            assert "design docs" in draft.lower()
+            expect(page.locator("#notice")).to_contain_text("not by AI")
 
-                page.fill("#body", draft + "\n\nEdited in the browser.")
-                page.click("#save")
-                expect(page.locator("#status")).to_have_text("draft")
-                page.click("#submit")  # an admin's own post is approved on submit
-                expect(page.locator("#status")).to_have_text("approved")
-                expect(page.locator("#error")).to_have_text("")
-                assert errors == []
-            finally:
-                browser.close()
+            page.fill("#body", draft + "\n\nEdited in the browser.")
+            page.click("#save")
+            expect(page.locator("#status")).to_have_text("draft")
+            page.click("#submit")  # an admin's own post is approved on submit
+            expect(page.locator("#status")).to_have_text("approved")
+            expect(page.locator("#error")).to_have_text("")
         # What the page did is what the API holds.
         auth = {"Authorization": f"Bearer {token}"}
         org = httpx.get(url + "/v1/me", headers=auth).json()["organizations"][0]["id"]
