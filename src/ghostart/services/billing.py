@@ -13,7 +13,6 @@ provider (no cache), so a plan change by webhook applies to the next check.
 
 from __future__ import annotations
 
-import logging
 from calendar import monthrange
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,7 +42,6 @@ __all__ = [
     "usage_report_job",
 ]
 
-log = logging.getLogger("ghostart.billing")
 
 #: Job subjects are UUIDs; a provider event's is derived from its id (stable across deliveries).
 _EVENT_NAMESPACE = UUID("6f1d2a8e-5b7c-4e0f-9a3d-2c4b6e8f0a1b")
@@ -213,11 +211,7 @@ class BillingService:
                 await uow.jobs.add(job)
         self.ctx.monitor.incr("ghostart.billing.webhooks", duplicate=str(job is None).lower())
         if job is not None:
-            try:
-                await self.ctx.queue.enqueue(job.id)
-            except Exception as exc:  # the row is the truth: the reconciler will enqueue it
-                log.warning("enqueue of job %s failed (%s); the reconciler will retry", job.id, exc)
-                self.ctx.monitor.capture_exception(exc, job_id=str(job.id))
+            await self.ctx.enqueue(job)
         return Received(event.id, duplicate=job is None)
 
     async def checkout(

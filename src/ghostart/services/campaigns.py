@@ -16,7 +16,6 @@ names none for every member. Members who turned campaigns off in their profile
 from __future__ import annotations
 
 import builtins
-import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -61,7 +60,6 @@ __all__ = [
     "CampaignSummary",
 ]
 
-log = logging.getLogger("ghostart.campaigns")
 
 #: The most participants one campaign may have.
 MAX_PARTICIPANTS = 500
@@ -204,7 +202,7 @@ class CampaignService:
                     },
                 ),
             )
-        await self._enqueue(jobs)
+        await self.ctx.enqueue(*jobs)
         self.ctx.monitor.incr("ghostart.campaigns.created")
         await self.ctx.dispatch(created)
         return CampaignLaunch(campaign, posts, skipped)
@@ -283,7 +281,7 @@ class CampaignService:
                     job = await self._redraft(uow, post, voice, now)
                     if job is not None:
                         jobs.append(job)
-        await self._enqueue(jobs)
+        await self.ctx.enqueue(*jobs)
         return await self.get(principal, campaign_id)
 
     @staticmethod
@@ -463,12 +461,3 @@ class CampaignService:
         if not await uow.posts.update(updated, expected_revision=post.revision):
             raise Conflict(f"post {post.id} changed meanwhile; try again")
         return job
-
-    async def _enqueue(self, jobs: builtins.list[Job]) -> None:
-        """Queue every job; one that fails to enqueue waits for the reconciler, not the rest."""
-        for job in jobs:
-            try:
-                await self.ctx.queue.enqueue(job.id)
-            except Exception as exc:  # the row is the truth: the reconciler will enqueue it
-                log.warning("enqueue of job %s failed (%s); the reconciler will retry", job.id, exc)
-                self.ctx.monitor.capture_exception(exc, job_id=str(job.id))

@@ -31,6 +31,7 @@ from ghostart.settings import Settings
 __all__ = ["Notifier", "ServiceContext", "Wakeup", "month_start"]
 
 log = logging.getLogger("ghostart.notifier")
+_jobs_log = logging.getLogger("ghostart.jobs")
 
 #: The relay's first wait before listening again after a failure; doubles up to the maximum.
 _RELISTEN_DELAY = 0.1
@@ -208,6 +209,20 @@ class ServiceContext:
     #: Hands an event to every plugin; the names of those whose handler failed.
     deliver: Callable[[DomainEvent], Awaitable[list[str]]]
     notifier: Notifier = field(default_factory=Notifier)
+
+    async def enqueue(self, *jobs: Job, delay: float = 0.0) -> None:
+        """Queue committed jobs; one the queue refuses waits for the reconciler, not the rest.
+
+        The job's row is the truth (the outbox): a lost enqueue costs latency, never the job.
+        """
+        for job in jobs:
+            try:
+                await self.queue.enqueue(job.id, delay=delay)
+            except Exception as exc:
+                _jobs_log.warning(
+                    "enqueue of job %s failed (%s); the reconciler will retry", job.id, exc
+                )
+                self.monitor.capture_exception(exc, job_id=str(job.id))
 
     async def record(self, uow: UnitOfWork, event: DomainEvent) -> DomainEvent:
         """Keep ``event`` in the transaction of its change; :meth:`dispatch` it after commit."""

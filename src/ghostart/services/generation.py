@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import logging
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -48,7 +47,6 @@ __all__ = [
     "fingerprint",
 ]
 
-log = logging.getLogger("ghostart.generation")
 _WAITING = (PostStatus.REQUESTED, PostStatus.GENERATING)
 
 
@@ -183,11 +181,7 @@ class GenerationService:
             await uow.posts.add(post)
         self.ctx.monitor.incr("ghostart.generation.requests", joined=str(not created).lower())
         if job is not None:
-            try:
-                await self.ctx.queue.enqueue(job.id)
-            except Exception as exc:  # the row is the truth: the reconciler will enqueue it
-                log.warning("enqueue of job %s failed (%s); the reconciler will retry", job.id, exc)
-                self.ctx.monitor.capture_exception(exc, job_id=str(job.id))
+            await self.ctx.enqueue(job)
         return post
 
     async def get(self, principal: Principal, post_id: UUID) -> Post:

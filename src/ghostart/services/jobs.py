@@ -192,10 +192,7 @@ class GenerateHandler:
         ctx.monitor.incr("ghostart.generation.done", model=draft.model)
         record_model_usage(ctx.monitor, draft.model, draft.usage)
         if report is not None:
-            try:
-                await ctx.queue.enqueue(report.id)
-            except Exception as exc:  # the row is the truth: the reconciler will enqueue it
-                ctx.monitor.capture_exception(exc, job_id=str(report.id))
+            await ctx.enqueue(report)
         await ctx.dispatch(generated)
 
     async def _reject(

@@ -252,11 +252,7 @@ class ReviewService:
 
         post = await self._change(principal, post_id, change, after=add_job, event=scheduled)
         if job is not None:
-            delay = max(0.0, (at - self.ctx.clock.now()).total_seconds())
-            try:
-                await self.ctx.queue.enqueue(job.id, delay=delay)
-            except Exception as exc:
-                self.ctx.monitor.capture_exception(exc, job_id=str(job.id))
+            await self.ctx.enqueue(job, delay=max(0.0, (at - self.ctx.clock.now()).total_seconds()))
         return post
 
     async def _change(
