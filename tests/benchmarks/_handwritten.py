@@ -1,11 +1,15 @@
 """The least a hand-written FastAPI service does for a cache-hit content request.
 
-A second baseline for the service benchmark: one route, no library, the same work in its
-barest form. It verifies the same HS256 bearer token with PyJWT, validates the body with
-pydantic, reads the membership, the brand voice and the cached draft from one SQLite file (WAL,
-``synchronous=NORMAL``, as ghostart's store), inserts the post and commits, and answers with it.
-No RBAC layer, rate limits, metrics, analytics, request ids, problem documents or tenancy
-checks beyond the membership row: what ghostart adds over this is what the ratio prices.
+Two baselines for the service benchmark:
+
+- :func:`verify_only_app` verifies the token, validates the body and answers with a post of
+  the same size, storing nothing: no service that authenticates its callers can be faster.
+- :func:`handwritten_app` is one route, no library, the same work as ghostart in its barest
+  form. It verifies the same HS256 bearer token with PyJWT, validates the body with pydantic,
+  reads the membership, the brand voice and the cached draft from one SQLite file (WAL,
+  ``synchronous=NORMAL``, as ghostart's store), inserts the post and commits, and answers with
+  it. No RBAC layer, rate limits, metrics, analytics, request ids, problem documents or tenancy
+  checks beyond the membership row: what ghostart adds over this is what the ratio prices.
 """
 
 from __future__ import annotations
@@ -42,6 +46,45 @@ class _Request(BaseModel):
     topic: str = Field(min_length=1, max_length=500)
 
 
+DRAFT = "A cached draft of a reasonable length. " * 20
+
+
+def _claims(authorization: str, secret: str) -> dict[str, Any]:
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        raise HTTPException(401, "a bearer token is needed")
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token, secret, algorithms=["HS256"], audience="authenticated", leeway=30
+        )
+    except (jwt.InvalidTokenError, ValueError) as exc:
+        raise HTTPException(401, "invalid token") from exc
+    return claims
+
+
+def verify_only_app(secret: str) -> FastAPI:
+    """The content route with no storage: verify the token, validate the body, answer a post."""
+    app = FastAPI()
+
+    @app.post("/v1/organizations/{organization_id}/content-requests")
+    async def content_request(
+        organization_id: UUID, body: _Request, authorization: str = Header()
+    ) -> dict[str, Any]:
+        claims = _claims(authorization, secret)
+        return {
+            "id": str(uuid4()),
+            "organization_id": str(organization_id),
+            "author_id": claims["sub"],
+            "status": "draft",
+            "body": DRAFT,
+            "request": body.model_dump(),
+            "created_at": datetime.now(UTC).isoformat(),
+            "from_cache": True,
+        }
+
+    return app
+
+
 def handwritten_app(
     path: Path, secret: str, *, organization_id: UUID, user_id: UUID, cache_key: str
 ) -> FastAPI:
@@ -58,7 +101,7 @@ def handwritten_app(
         "insert into brand_voices values (?, ?, 'V', 1, ?)",
         (str(uuid4()), str(organization_id), now),
     )
-    draft = {"body": "A cached draft of a reasonable length. " * 20}
+    draft = {"body": DRAFT}
     db.execute("insert into cache values (?, ?)", (cache_key, json.dumps(draft)))
     app = FastAPI()
 
@@ -66,16 +109,7 @@ def handwritten_app(
     async def content_request(
         organization_id: UUID, body: _Request, authorization: str = Header()
     ) -> dict[str, Any]:
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer":
-            raise HTTPException(401, "a bearer token is needed")
-        try:
-            claims = jwt.decode(
-                token, secret, algorithms=["HS256"], audience="authenticated", leeway=30
-            )
-        except (jwt.InvalidTokenError, ValueError) as exc:
-            raise HTTPException(401, "invalid token") from exc
-        user = claims["sub"]
+        user = _claims(authorization, secret)["sub"]
         org = str(organization_id)
         db.execute("begin immediate")
         try:
