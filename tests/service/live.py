@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -61,3 +62,29 @@ def running_service(cwd: Path, env: dict[str, str]) -> Iterator[str]:
         service.terminate()
         service.wait(timeout=30)
         log.close()
+
+
+@contextmanager
+def serving(app: Any, *, port: int | None = None) -> Iterator[str]:
+    """Serve an ASGI app from this process (a uvicorn thread), for a browser; yields its URL.
+
+    Unlike :func:`running_service`, the app shares this process: respx fakes what it calls.
+    """
+    import threading
+
+    import uvicorn
+
+    port = port or _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise AssertionError("the in-process server did not start")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

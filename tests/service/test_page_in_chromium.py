@@ -1,4 +1,4 @@
-"""The example's web page in headless Chromium: sign in, request a post, watch it, edit, submit.
+"""The example's web page in headless Chromium: sign in, request a post, watch it, edit, publish.
 
 Uses Debian's ``chromium`` (``.ci/run`` installs it) driven by Playwright; no browser download.
 """
@@ -18,7 +18,9 @@ from tests.service.live import clean_env, running_service
 pytestmark = needs_chromium
 
 
-def test_a_user_requests_watches_edits_and_submits_a_post_in_the_page(tmp_path: Path) -> None:
+def test_a_user_requests_watches_edits_approves_and_publishes_a_post_in_the_page(
+    tmp_path: Path,
+) -> None:
     from playwright.sync_api import expect
 
     with running_service(tmp_path, clean_env(GHOSTART_HOME=str(tmp_path))) as url:
@@ -40,10 +42,14 @@ def test_a_user_requests_watches_edits_and_submits_a_post_in_the_page(tmp_path: 
             expect(page.locator("#status")).to_have_text("draft")
             page.click("#submit")  # an admin's own post is approved on submit
             expect(page.locator("#status")).to_have_text("approved")
+            page.click("#publish")  # the embedded dry-run publisher, through the worker
+            expect(page.locator("#status")).to_have_text("published", timeout=20_000)
             expect(page.locator("#error")).to_have_text("")
+            # This service does not publish to LinkedIn: nothing to connect.
+            expect(page.locator("#linkedin")).to_be_hidden()
         # What the page did is what the API holds.
         auth = {"Authorization": f"Bearer {token}"}
         org = httpx.get(url + "/v1/me", headers=auth).json()["organizations"][0]["id"]
         [post] = httpx.get(f"{url}/v1/organizations/{org}/posts", headers=auth).json()["items"]
-        assert post["status"] == "approved"
+        assert post["status"] == "published" and post["published_at"] is not None
         assert post["body"].endswith("Edited in the browser.")

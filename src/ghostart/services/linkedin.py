@@ -92,6 +92,10 @@ class LinkedInService:
             )
         return publisher
 
+    def configured(self) -> bool:
+        """Whether this service publishes to LinkedIn (members can connect an account)."""
+        return isinstance(self.ctx.publisher, AccountLinker)
+
     @staticmethod
     def _check(principal: Principal) -> None:
         if principal.kind is not PrincipalKind.USER:

@@ -135,6 +135,7 @@ async def test_the_callback_connects_the_member_once_and_status_shows_no_token(
         service.url("/linkedin/connection"), headers=service.auth("employee")
     )
     assert status.json()["connections"] == [connection]
+    assert status.json()["configured"] is True and response.json()["configured"] is True
     issued = list(linkedin.access_tokens) + list(linkedin.refresh_tokens)
     for body in (response.text, status.text):
         assert not any(token in body for token in issued) and CLIENT_SECRET not in body

@@ -1,7 +1,12 @@
-"""The example's web page: request a post, watch it arrive, edit it, submit and approve it.
+"""The example's web page: request a post, watch it arrive, edit, approve and publish it.
 
 Server-rendered HTML with a little plain JavaScript that calls the same ``/v1`` API as any
 client: no build step, no framework. The token stays in the browser's session storage.
+
+When the service publishes to LinkedIn (``GHOSTART_PUBLISHER=linkedin``), the page also connects
+the member's account: it sends the browser to LinkedIn's sign-in and, set as
+``GHOSTART_LINKEDIN_REDIRECT_URI``, is where LinkedIn sends it back; it forwards ``code`` and
+``state`` to ``GET /v1/linkedin/callback`` with the member's token.
 """
 
 from __future__ import annotations
@@ -50,7 +55,14 @@ _PAGE = """<!doctype html>
   <button id="save">Save edit</button>
   <button id="submit">Submit for review</button>
   <button id="approve">Approve</button>
+  <button id="publish">Publish now</button>
   <p id="notice"></p>
+  <p id="published"></p>
+  <section id="linkedin" hidden>
+    <h2>LinkedIn</h2>
+    <p id="linkedin-status"></p>
+    <button id="linkedin-connect">Connect LinkedIn</button>
+  </section>
   <section id="email-preferences">
     <h2>Email</h2>
     <p>Account and billing emails always come. Choose the others:</p>
@@ -93,6 +105,15 @@ function show(p) {
   $("status").textContent = p.status;
   if (p.body !== null && document.activeElement !== $("body")) { $("body").value = p.body; }
   $("notice").textContent = p.notice || "";
+  $("published").replaceChildren();
+  if (p.external_url) {
+    const link = document.createElement("a");
+    link.href = p.external_url; link.textContent = "See it on LinkedIn";
+    link.rel = "noopener noreferrer";
+    $("published").append("Published. ", link);
+  } else if (p.error) {
+    $("published").textContent = "Not published: " + p.error;
+  }
 }
 
 async function signIn() {
@@ -109,6 +130,7 @@ async function signIn() {
   $("new-org").hidden = me.organizations.length > 0;
   $("signin").hidden = true; $("workspace").hidden = false;
   loadEmail().catch(fail);
+  loadLinkedIn().catch(fail);
 }
 
 async function createOrg() {
@@ -132,13 +154,66 @@ async function act(path, body) {
   show((await api(body === undefined ? "POST" : "PATCH", orgUrl("/posts/" + post.id + path), body)).data);
 }
 
-$("use-token").onclick = () => { token = $("token").value.trim(); signIn().catch(fail); };
+async function publish() {
+  $("error").textContent = "";
+  show((await api("POST", orgUrl("/posts/" + post.id + "/publish"))).data);
+  // A worker publishes it; the page watches until it is out of the queue.
+  for (let i = 0; i < 120 && ["scheduled", "publishing"].includes(post.status); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    show((await api("GET", orgUrl("/posts/" + post.id))).data);
+  }
+}
+
+async function loadLinkedIn() {
+  if (!$("org").value) { return; }
+  const answer = (await api("GET", orgUrl("/linkedin/connection"))).data;
+  $("linkedin").hidden = !answer.configured;  // this service does not publish to LinkedIn
+  if (!answer.configured) { return; }
+  const member = answer.connections.find((c) => c.app === "member");
+  const who = member ? (member.member_name || member.member_urn) : "";
+  $("linkedin-status").textContent = !member ? "Not connected."
+    : member.needs_reconnect ? "Connected as " + who + ", but LinkedIn wants you to sign in again."
+    : "Connected as " + who + ".";
+  $("linkedin-connect").textContent =
+    member && !member.needs_reconnect ? "Reconnect LinkedIn" : "Connect LinkedIn";
+}
+
+async function connectLinkedIn() {
+  $("error").textContent = "";
+  const answer = (await api("GET", orgUrl("/linkedin/connect"))).data;
+  window.location.assign(answer.authorization_url);
+}
+
+// LinkedIn sends the browser back here with ?code=...&state=... (or ?error=...&state=...).
+async function finishLinkedIn() {
+  const query = new URLSearchParams(window.location.search);
+  if (!query.has("state")) { return; }
+  // A code works once: keep it out of the history and of a reload.
+  history.replaceState(null, "", window.location.pathname);
+  const forward = new URLSearchParams();
+  for (const name of ["state", "code", "error"]) {
+    if (query.has(name)) { forward.set(name, query.get(name)); }
+  }
+  const answer = (await api("GET", "/v1/linkedin/callback?" + forward)).data;
+  $("org").value = answer.organization_id;
+  await loadLinkedIn();
+}
+
+$("use-token").onclick = () => {
+  token = $("token").value.trim();
+  signIn().then(finishLinkedIn).catch(fail);
+};
 $("new-org").onclick = () => createOrg().catch(fail);
 $("request").onclick = () => requestPost().catch(fail);
 $("save").onclick = () => act("", {body: $("body").value}).catch(fail);
 $("submit").onclick = () => act("/submit").catch(fail);
 $("approve").onclick = () => act("/approve").catch(fail);
-if (token) { signIn().catch(() => sessionStorage.removeItem("ghostart-token")); }
+$("publish").onclick = () => publish().catch(fail);
+$("linkedin-connect").onclick = () => connectLinkedIn().catch(fail);
+$("org").addEventListener("change", () => loadLinkedIn().catch(fail));
+if (token) {
+  signIn().then(finishLinkedIn, () => sessionStorage.removeItem("ghostart-token")).catch(fail);
+}
 </script>
 <script>
 async function loadEmail() {

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
+from pydantic import Field
 
 from ghostart.services.linkedin import LinkedInStatus
 from ghostart.web.auth import CurrentUser, OrgPrincipal
@@ -51,6 +52,9 @@ class ConnectionOut(Out):
 
 class ConnectionsOut(Out):
     organization_id: str
+    configured: bool = Field(
+        description="whether this service publishes to LinkedIn (else connecting is refused)"
+    )
     connections: list[ConnectionOut]
 
 
@@ -82,6 +86,7 @@ async def callback(
     )
     return ConnectionsOut(
         organization_id=str(principal.organization_id),
+        configured=True,
         connections=[ConnectionOut.of(s) for s in statuses],
     )
 
@@ -89,9 +94,11 @@ async def callback(
 @router.get(ORG + "/linkedin/connection")
 async def connection_status(request: Request, principal: OrgPrincipal) -> ConnectionsOut:
     """The caller's LinkedIn connections here: expiry and needs-reconnect, never a token."""
-    statuses = await ghostart_of(request).linkedin.status(principal)
+    linkedin = ghostart_of(request).linkedin
+    statuses = await linkedin.status(principal)
     return ConnectionsOut(
         organization_id=str(principal.organization_id),
+        configured=linkedin.configured(),
         connections=[ConnectionOut.of(s) for s in statuses],
     )
 
