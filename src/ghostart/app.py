@@ -43,6 +43,7 @@ from ghostart.retry import RetryPolicy
 from ghostart.secretbox import SecretBox
 from ghostart.services.api_keys import ApiKeyService
 from ghostart.services.billing import BillingService
+from ghostart.services.billing_grace import GracePeriods
 from ghostart.services.billing_jobs import billing_handlers
 from ghostart.services.billing_states import StoreSubscriptionStates
 from ghostart.services.brand_voices import BrandVoiceService
@@ -290,6 +291,7 @@ class Ghostart:
                 self.email_scheduler.tick,
                 self.email_sender.send_due,
                 EventRedelivery(self.context).run_once,
+                GracePeriods(self.context, self.billing_states).run_once,
             ]
             # A publisher's own upkeep (ghostart-linkedin: expiry reminders, spent OAuth states).
             maintain = getattr(self.publisher, "maintain", None)

@@ -168,6 +168,14 @@ class BillingRepository(Protocol):
         """The organization whose state names this provider customer."""
         ...
 
+    async def lapsed_grace(self, *, now: datetime, limit: int) -> list[StoredBillingState]:
+        """Rows whose ``grace_until`` passed after their listing was written (``updated_at``).
+
+        Their listing still shows the plan of the grace period. On PostgreSQL the rows are
+        locked until the unit of work ends, skipping rows another transaction holds.
+        """
+        ...
+
     async def save_state(self, row: StoredBillingState, *, expected_version: int | None) -> bool:
         """Write ``row`` if the stored version is ``expected_version``; whether it was written.
 

@@ -45,6 +45,11 @@ class StoreSubscriptionStates:
         """Say how to read a stored state (``load``) and what the listing columns hold."""
         self._load, self._summary = load, summary
 
+    @property
+    def configured(self) -> bool:
+        """Whether a billing adapter said how to read its states (:meth:`configure`)."""
+        return self._load is not None
+
     def bound(self, uow: UnitOfWork) -> StoreSubscriptionStates:
         """The same states, read and written inside ``uow`` (the worker's transaction)."""
         states = StoreSubscriptionStates(self.store, self.clock, uow=uow)

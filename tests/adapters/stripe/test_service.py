@@ -27,6 +27,7 @@ from fastapi import FastAPI
 
 from ghostart.app import Ghostart
 from ghostart.models import EventName, JobKind
+from ghostart.services.billing_grace import GRACE_PERIOD_ENDED, GracePeriods
 from ghostart.testing import CountingGenerator, EventRecorder, ManualClock
 from ghostart.web.app import create_app
 from ghostart.web.jwt import mint_dev_token
@@ -503,6 +504,53 @@ async def test_the_adapter_keeps_its_state_in_the_apps_store(sqlite_stack: Stack
     assert await sqlite_stack.processed("evt_stored") == "processed"
     row = await sqlite_stack.scalar("select plan || ':' || status from billing_states")
     assert row == "team:active"  # the listing columns follow the entitlement
+
+
+async def test_the_end_of_a_grace_period_is_announced_once_as_a_plan_change(
+    stack: Stack,
+) -> None:
+    org = await _org(stack)
+    # Unpaid since the period began at T0: past_due keeps "pro" for the grace period (7 days).
+    body, signature = _signed(
+        org.id, id="evt_grace", status="past_due", prices=("price_pro_monthly",), period_start=T0
+    )
+    assert (await stack.post_webhook(body, signature)).status_code == 200
+    assert await stack.processed("evt_grace") == "processed"
+    await stack.app.stop_worker()  # its periodic tasks would run the sweep too
+    clock = stack.app.context.clock
+    assert isinstance(clock, ManualClock)
+    sweeps = [GracePeriods(stack.app.context, stack.app.billing_states) for _ in range(2)]
+
+    def changes() -> list[tuple[str, str, str | None]]:
+        return [
+            (e.payload["from"], e.payload["to"], e.payload.get("reason"))
+            for e in stack.events.events
+            if e.name == EventName.BILLING_PLAN_CHANGED
+        ]
+
+    assert changes() == [("free", "pro", None)]
+    clock.advance(7 * 86400 - 1)  # the last second of grace
+    assert await sweeps[0].run_once() == 0
+    assert (await stack.client.get(org.url("/billing"), headers=org.admin)).json()["plan"][
+        "name"
+    ] == "pro"
+
+    clock.advance(2)
+    # Two workers at once (on PostgreSQL they skip each other's rows): one announcement.
+    assert sorted(await asyncio.gather(*(s.run_once() for s in sweeps))) == [0, 1]
+    assert await sweeps[0].run_once() == 0
+    assert changes() == [("free", "pro", None), ("pro", "free", GRACE_PERIOD_ENDED)]
+    [lapse] = [e for e in stack.events.events if e.payload.get("reason")]
+    assert lapse.organization_id == org.id and lapse.payload["status"] == "past_due"
+    assert lapse.payload["grace_until"] == datetime.fromtimestamp(T0 + 7 * 86400, UTC).isoformat()
+    listing = await stack.scalar("select plan || ':' || status from billing_states")
+    assert listing == "free:past_due"
+    billing = (await stack.client.get(org.url("/billing"), headers=org.admin)).json()
+    assert billing["plan"]["name"] == "free"
+    # The admins hear of it by email (the plan_changed template), through the outbox.
+    assert (
+        await stack.scalar("select count(*) from email_outbox where template = 'plan_changed'") == 2
+    )
 
 
 # -- GHOSTART_BILLING=none ---------------------------------------------------------------------

@@ -67,6 +67,23 @@ class SQLBilling:
         found: UUID | None = (await self._conn.execute(query)).scalar()
         return found
 
+    async def lapsed_grace(self, *, now: datetime, limit: int) -> list[StoredBillingState]:
+        c = _STATES.c
+        query = (
+            sa.select(_STATES)
+            .where(
+                c.grace_until.is_not(None),
+                c.grace_until <= now,
+                c.updated_at < c.grace_until,
+            )
+            .order_by(c.grace_until)
+            .limit(limit)
+        )
+        if self._conn.dialect.name != "sqlite":  # SQLite writers take turns
+            query = query.with_for_update(skip_locked=True)
+        rows = (await self._conn.execute(query)).mappings().all()
+        return [_state(row) for row in rows]
+
     async def save_state(self, row: StoredBillingState, *, expected_version: int | None) -> bool:
         values = {
             "organization_id": row.organization_id,
