@@ -5,6 +5,7 @@ Uses Debian's ``chromium`` (``.ci/run`` installs it) driven by Playwright; no br
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from uuid import uuid4
 
@@ -47,9 +48,26 @@ def test_a_user_requests_watches_edits_approves_and_publishes_a_post_in_the_page
             expect(page.locator("#error")).to_have_text("")
             # This service does not publish to LinkedIn: nothing to connect.
             expect(page.locator("#linkedin")).to_be_hidden()
+            # No billing provider: the plan and its use, nothing to buy.
+            expect(page.locator("#billing-plan")).to_have_text(
+                re.compile(r"^\w+ plan: 1 of \d+ drafts this period\.$")
+            )
+            expect(page.locator("#billing-actions")).to_be_hidden()
+
+            # An email's link to the post, opened in a fresh page load of the same tab.
+            auth = {"Authorization": f"Bearer {token}"}
+            org = httpx.get(url + "/v1/me", headers=auth).json()["organizations"][0]["id"]
+            [listed] = httpx.get(f"{url}/v1/organizations/{org}/posts", headers=auth).json()[
+                "items"
+            ]
+            page.goto(f"{url}/?post={listed['id']}")
+            expect(page.locator("#status")).to_have_text("published")
+            assert page.input_value("#body").endswith("Edited in the browser.")
+            page.goto(f"{url}/?post={uuid4()}")  # not theirs, or gone: said, not thrown
+            expect(page.locator("#error")).to_have_text(
+                "that post is not in any of your organizations"
+            )
         # What the page did is what the API holds.
-        auth = {"Authorization": f"Bearer {token}"}
-        org = httpx.get(url + "/v1/me", headers=auth).json()["organizations"][0]["id"]
         [post] = httpx.get(f"{url}/v1/organizations/{org}/posts", headers=auth).json()["items"]
         assert post["status"] == "published" and post["published_at"] is not None
         assert post["body"].endswith("Edited in the browser.")

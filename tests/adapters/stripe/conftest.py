@@ -6,6 +6,7 @@ adapter hands the SDK.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
@@ -110,3 +111,20 @@ async def make_billing(clock: ManualClock) -> AsyncIterator[Callable[..., Stripe
 def billing(make_billing: Callable[..., StripeBilling]) -> StripeBilling:
     """An adapter with the default test settings."""
     return make_billing()
+
+
+#: The default plan, refined: few generations, one campaign a month, two seats, no API.
+TEST_PLANS = PLANS | {
+    "free": {"monthly_generations": 2, "campaigns": 1, "seats": 2, "api_access": False}
+}
+
+
+def stripe_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GHOSTART_BILLING=stripe's settings through the environment, as an operator sets them."""
+    monkeypatch.setenv("GHOSTART_STRIPE_API_KEY", KEY)
+    monkeypatch.setenv("GHOSTART_STRIPE_WEBHOOK_SECRET", f"{WHSEC},{OLD_WHSEC}")
+    monkeypatch.setenv("GHOSTART_STRIPE_PLANS", json.dumps(TEST_PLANS))
+    monkeypatch.setenv("GHOSTART_STRIPE_SUCCESS_URL", "https://app.example.com/billing")
+    monkeypatch.setenv("GHOSTART_STRIPE_CANCEL_URL", "https://app.example.com/billing")
+    monkeypatch.setenv("GHOSTART_STRIPE_PORTAL_RETURN_URL", "https://app.example.com/settings")
+    monkeypatch.setenv("GHOSTART_STRIPE_CUSTOMER_SEARCH", "false")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -44,13 +43,9 @@ from ghostart_stripe.testing import (
     subscription,
 )
 from ghostart_stripe.webhook import sign_header
-from tests.adapters.stripe.conftest import KEY, OLD_WHSEC, PLANS, T0, WHSEC
+from tests.adapters.stripe.conftest import KEY, OLD_WHSEC, T0, WHSEC, stripe_env
 from tests.support import make_settings
 
-#: The default plan, refined: few generations, one campaign a month, two seats, no API.
-TEST_PLANS = PLANS | {
-    "free": {"monthly_generations": 2, "campaigns": 1, "seats": 2, "api_access": False}
-}
 NOW = datetime.fromtimestamp(T0, UTC)
 #: The jobs a refused request would have queued (other kinds, e.g. email, come and go).
 GENERATE_JOBS = f"select count(*) from jobs where kind = '{JobKind.GENERATE.value}'"
@@ -103,16 +98,6 @@ class Org:
         return f"/v1/organizations/{self.id}{path}"
 
 
-def _stripe_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GHOSTART_STRIPE_API_KEY", KEY)
-    monkeypatch.setenv("GHOSTART_STRIPE_WEBHOOK_SECRET", f"{WHSEC},{OLD_WHSEC}")
-    monkeypatch.setenv("GHOSTART_STRIPE_PLANS", json.dumps(TEST_PLANS))
-    monkeypatch.setenv("GHOSTART_STRIPE_SUCCESS_URL", "https://app.example.com/billing")
-    monkeypatch.setenv("GHOSTART_STRIPE_CANCEL_URL", "https://app.example.com/billing")
-    monkeypatch.setenv("GHOSTART_STRIPE_PORTAL_RETURN_URL", "https://app.example.com/settings")
-    monkeypatch.setenv("GHOSTART_STRIPE_CUSTOMER_SEARCH", "false")
-
-
 async def _stack(
     home: Path, database_url: str | None, *, billing: str = "stripe"
 ) -> AsyncIterator[Stack]:
@@ -137,7 +122,7 @@ async def stack(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Stack]:
     """The service with GHOSTART_BILLING=stripe, on each store."""
-    _stripe_env(monkeypatch)
+    stripe_env(monkeypatch)
     url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
     async for made in _stack(tmp_path, url):
         yield made
@@ -146,7 +131,7 @@ async def stack(
 @pytest.fixture
 async def sqlite_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Stack]:
     """The service with GHOSTART_BILLING=stripe, on the embedded store."""
-    _stripe_env(monkeypatch)
+    stripe_env(monkeypatch)
     async for made in _stack(tmp_path, None):
         yield made
 

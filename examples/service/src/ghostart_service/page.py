@@ -3,6 +3,10 @@
 Server-rendered HTML with a little plain JavaScript that calls the same ``/v1`` API as any
 client: no build step, no framework. The token stays in the browser's session storage.
 
+Every link in ghostart's emails lands here: ``/?post=<id>`` opens that post (in whichever of the
+member's organizations holds it), ``#billing`` shows the plan and, for admins, Checkout and the
+billing portal, ``#linkedin`` and ``#email-preferences`` their sections.
+
 When the service publishes to LinkedIn (``GHOSTART_PUBLISHER=linkedin``), the page also connects
 the member's account: it sends the browser to LinkedIn's sign-in and, set as
 ``GHOSTART_LINKEDIN_REDIRECT_URI``, is where LinkedIn sends it back; it forwards ``code`` and
@@ -63,6 +67,19 @@ _PAGE = """<!doctype html>
     <p id="linkedin-status"></p>
     <button id="linkedin-connect">Connect LinkedIn</button>
   </section>
+  <section id="billing">
+    <h2>Plan</h2>
+    <p id="billing-plan"></p>
+    <p id="billing-grace" class="error"></p>
+    <p id="billing-actions" hidden>
+      <span id="billing-subscribe">
+        <label for="billing-choice">Subscribe to a plan</label>
+        <select id="billing-choice"></select>
+        <button id="billing-checkout">Subscribe</button>
+      </span>
+      <button id="billing-portal">Manage billing</button>
+    </p>
+  </section>
   <section id="email-preferences">
     <h2>Email</h2>
     <p>Account and billing emails always come. Choose the others:</p>
@@ -87,6 +104,7 @@ _PAGE = """<!doctype html>
 const $ = (id) => document.getElementById(id);
 let token = sessionStorage.getItem("ghostart-token") || "";
 let post = null;
+let roles = {};  // organization id -> the member's role there
 
 async function api(method, path, body) {
   const response = await fetch(path, {
@@ -127,10 +145,13 @@ async function signIn() {
     option.value = org.id; option.textContent = org.name + " (" + org.role + ")";
     $("org").appendChild(option);
   }
+  roles = Object.fromEntries(me.organizations.map((org) => [org.id, org.role]));
   $("new-org").hidden = me.organizations.length > 0;
   $("signin").hidden = true; $("workspace").hidden = false;
   loadEmail().catch(fail);
   loadLinkedIn().catch(fail);
+  loadBilling().catch(fail);
+  openLinkedPost(me.organizations).catch(fail);
 }
 
 async function createOrg() {
@@ -147,11 +168,59 @@ async function requestPost() {
     answer = await api("GET", orgUrl("/content-requests/" + answer.data.id + "?wait=5"));
     show(answer.data);
   }
+  loadBilling().catch(fail);  // one more draft used
 }
 
 async function act(path, body) {
   $("error").textContent = "";
   show((await api(body === undefined ? "POST" : "PATCH", orgUrl("/posts/" + post.id + path), body)).data);
+}
+
+// An email's "/?post=<id>" link: open that post in whichever organization holds it.
+async function openLinkedPost(organizations) {
+  const id = new URLSearchParams(window.location.search).get("post");
+  if (!id) { return; }
+  for (const org of organizations) {
+    try {
+      const found = (await api("GET", "/v1/organizations/" + org.id + "/posts/" + id)).data;
+      $("org").value = org.id;
+      $("org").dispatchEvent(new Event("change"));
+      show(found);
+      return;
+    } catch (error) { /* not in this organization: try the next */ }
+  }
+  throw new Error("that post is not in any of your organizations");
+}
+
+async function loadBilling() {
+  if (!$("org").value) { return; }
+  const billing = (await api("GET", orgUrl("/billing"))).data;
+  const plan = billing.plan, limit = plan.monthly_generations;
+  $("billing-plan").textContent = plan.name + " plan" + (billing.status ? " (" + billing.status + ")" : "")
+    + ": " + billing.used.generations + (limit === null ? "" : " of " + limit)
+    + " drafts this period.";
+  $("billing-grace").textContent = billing.grace_until
+    ? "A payment failed: the plan stays until " + new Date(billing.grace_until).toLocaleString()
+      + " unless it is paid." : "";
+  // Admins of a service that sells plans may subscribe or manage the subscription.
+  const admin = roles[$("org").value] === "admin";
+  $("billing-actions").hidden = !admin || billing.provider === "none";
+  if ($("billing-actions").hidden) { return; }
+  const offered = (await api("GET", "/v1/plans")).data.plans;
+  $("billing-choice").replaceChildren(...offered.filter((p) => p.name !== plan.name).map((p) => {
+    const option = document.createElement("option");
+    option.value = option.textContent = p.name;
+    return option;
+  }));
+  // Subscribed: plan changes and payment details are the portal's (Checkout would answer 409).
+  $("billing-subscribe").hidden = !!billing.subscription_id || offered.length < 2;
+  $("billing-portal").hidden = !billing.subscription_id;
+}
+
+async function billingRedirect(path, body) {
+  $("error").textContent = "";
+  const answer = (await api("POST", orgUrl(path), body)).data;
+  window.location.assign(answer.url);
 }
 
 async function publish() {
@@ -211,6 +280,10 @@ $("approve").onclick = () => act("/approve").catch(fail);
 $("publish").onclick = () => publish().catch(fail);
 $("linkedin-connect").onclick = () => connectLinkedIn().catch(fail);
 $("org").addEventListener("change", () => loadLinkedIn().catch(fail));
+$("org").addEventListener("change", () => loadBilling().catch(fail));
+$("billing-checkout").onclick =
+  () => billingRedirect("/billing/checkout", {plan: $("billing-choice").value}).catch(fail);
+$("billing-portal").onclick = () => billingRedirect("/billing/portal").catch(fail);
 if (token) {
   signIn().then(finishLinkedIn, () => sessionStorage.removeItem("ghostart-token")).catch(fail);
 }
