@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import httpx
 
-from tests.service.live import BIN, clean_env
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.service.live import BIN, clean_env, free_port
 
 
 def test_a_worker_serves_its_metrics(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     worker = subprocess.Popen(
         [str(BIN / "ghostart"), "worker", "--metrics-port", str(port)],
         cwd=tmp_path,

@@ -17,7 +17,8 @@ import httpx
 BIN = Path(sys.executable).parent
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port nobody listens on now (for a URL that must be known before the server)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -33,7 +34,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 @contextmanager
 def running_service(cwd: Path, env: dict[str, str]) -> Iterator[str]:
     """Start ``ghostart-service`` in ``cwd``; yields its base URL once ``/health`` answers."""
-    port = _free_port()
+    port = free_port()
     # Output to a file, not a pipe nobody reads: a full pipe would block the server (the console
     # mailer prints every email).
     log = (cwd / f"service-{port}.log").open("wb")
@@ -74,7 +75,7 @@ def serving(app: Any, *, port: int | None = None) -> Iterator[str]:
 
     import uvicorn
 
-    port = port or _free_port()
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()

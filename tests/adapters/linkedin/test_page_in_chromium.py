@@ -9,7 +9,6 @@ state it was given.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 from uuid import uuid4
 
@@ -23,20 +22,19 @@ from ghostart_linkedin.settings import OAUTH_BASE_URL
 from ghostart_service.app import create_service
 from tests.adapters.linkedin.wired import KEYS, linkedin_env
 from tests.service.browser import needs_chromium, signed_in_page
-from tests.service.live import _free_port, serving
+from tests.service.live import free_port, serving
 from tests.support import make_settings
 
 pytestmark = needs_chromium
 
 
 def test_a_member_connects_linkedin_in_the_page_and_publishes_there(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, linkedin: FakeLinkedIn, router: Any
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, linkedin: FakeLinkedIn
 ) -> None:
     from playwright.sync_api import Route, expect
 
-    router.route(host="127.0.0.1").pass_through()  # the service itself, if anything asks it
     linkedin_env(monkeypatch)
-    port = _free_port()
+    port = free_port()
     page_url = f"http://127.0.0.1:{port}/"
     monkeypatch.setenv("GHOSTART_LINKEDIN_REDIRECT_URI", page_url)
     core = Ghostart.from_settings(
