@@ -289,10 +289,16 @@ if (token) {
 }
 </script>
 <script>
+// A box the member changed is theirs until saved: a load that answers later (signing in runs
+// again after creating an organization) must not undo the click.
+const touchedPrefs = new Set();
+for (const id of ["pref-notifications", "pref-digest"]) {
+  $(id).addEventListener("change", () => touchedPrefs.add(id));
+}
 async function loadEmail() {
   const prefs = (await api("GET", "/v1/me/email-preferences")).data;
-  $("pref-notifications").checked = prefs.notifications;
-  $("pref-digest").checked = prefs.digest;
+  if (!touchedPrefs.has("pref-notifications")) { $("pref-notifications").checked = prefs.notifications; }
+  if (!touchedPrefs.has("pref-digest")) { $("pref-digest").checked = prefs.digest; }
   const recent = (await api("GET", "/v1/email/recent")).data.emails;
   $("recent-emails").replaceChildren(...recent.slice(0, 5).map((e) => {
     const item = document.createElement("li");
@@ -305,6 +311,7 @@ async function savePrefs() {
   await api("PATCH", "/v1/me/email-preferences", {
     notifications: $("pref-notifications").checked, digest: $("pref-digest").checked,
   });
+  touchedPrefs.clear();
   $("prefs-saved").textContent = "saved";
 }
 $("save-prefs").onclick = () => savePrefs().catch(fail);
